@@ -1,0 +1,2 @@
+# Runtime backends: one folder each.
+include $(srcdir)/backends/docker/local.mk

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Module loader: finds `<module_dir>/<name>.so`, checks that it is safe to load,
+ * dlopen()s it (RTLD_NOW | RTLD_LOCAL), negotiates the ABI version and runs its init,
+ * which registers drivers (registry.h). Every refusal names the file and the reason:
+ *   "/usr/lib/berth/docker.so: refused: file is world-writable (mode 0666)"
+ *   "/usr/lib/berth/old.so: refused: module supports none of ABI versions 1 (it asked for 7)"
+ *   "/usr/lib/berth/x.so: refused: missing entry point berth_module_init"
+ */
+#ifndef BERTH_CORE_LOADER_H
+#define BERTH_CORE_LOADER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <berth/error.h>
+#include <berth/module.h>
+
+/* What the loader gives each module as `self`; registration records it. */
+struct berth_module {
+	char *name;            /* "docker" */
+	char *path;            /* "/usr/lib/berth/docker.so" */
+	void *dl;              /* dlopen handle; never dlclose()d while running */
+	int abi_version;       /* negotiated */
+	berth_module_cleanup_fn cleanup; /* may be NULL */
+	berth_host host;       /* the host table this module was given */
+	bool initialised;
+};
+
+/*
+ * Safety checks before dlopen(): `path` is a regular file (not a symlink), owned by
+ * root or `owner` (the daemon's euid), not group- or world-writable, and the same holds
+ * for its directory (ownership and write bits). Returns 0 or -1 with the reason.
+ */
+int loader_check_file(const char *path, uid_t owner, berth_error *err);
+
+/*
+ * Loads module `name` from `module_dir` (name must be [a-z0-9_-]+). `host` is the
+ * core's host table; the loader copies it into the module record, setting abi_version.
+ * init runs inside this call. On success *out is the module (owned by the loader: free
+ * with loader_unload_all()).
+ */
+int loader_load(const char *module_dir, const char *name, const berth_host *host,
+		struct berth_module **out, berth_error *err);
+
+/* The already-loaded module of that name, or NULL. */
+struct berth_module *loader_find(const char *name);
+
+/* Calls every module's cleanup (reverse load order) and frees the records. The .so
+ * files stay mapped (libvirt's rule: unloading is not safe with threads around). */
+void loader_unload_all(void);
+
+/* The ABI versions this core implements, newest first. */
+extern const int loader_abi_versions[];
+extern const int loader_n_abi_versions;
+
+#endif

@@ -1,0 +1,1 @@
+# Configuration, service unit, tmpfiles.

@@ -1,0 +1,5 @@
+# Tests: unit (CUnit), fuzz (libFuzzer), integration (real peers), bench.
+include $(srcdir)/tests/unit/local.mk
+include $(srcdir)/tests/fuzz/local.mk
+include $(srcdir)/tests/integration/local.mk
+include $(srcdir)/tests/bench/local.mk

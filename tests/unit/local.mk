@@ -1,0 +1,6 @@
+# CUnit unit tests, one program per area; each area keeps its own fragment.
+if HAVE_CUNIT
+include $(srcdir)/tests/unit/values.mk
+include $(srcdir)/tests/unit/config.mk
+include $(srcdir)/tests/unit/core.mk
+endif
