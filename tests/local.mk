@@ -1,4 +1,5 @@
 # Tests: unit (CUnit), fuzz (libFuzzer), integration (real peers), bench.
+include $(srcdir)/tests/harness/local.mk
 include $(srcdir)/tests/unit/local.mk
 include $(srcdir)/tests/fuzz/local.mk
 include $(srcdir)/tests/integration/local.mk
