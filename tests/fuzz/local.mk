@@ -3,3 +3,4 @@ if ENABLE_FUZZING
 include $(srcdir)/tests/fuzz/values.mk
 include $(srcdir)/tests/fuzz/ditto.mk
 endif
+include $(srcdir)/tests/fuzz/dist.mk
