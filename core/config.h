@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Configuration: /etc/berth/berth.conf plus conf.d/*.conf (lexical order), libconfig
+ * Configuration: /etc/berth/berth.conf plus conf.d/<name>.conf (lexical order), libconfig
  * syntax. Shape:
  *
  *   agent:      { thing_id = "edge:device"; tenant = "t1"; state_dir = "/var/lib/berth"; ... };
@@ -10,6 +10,12 @@
  * A conf.d file may set agent keys (a later file wins, key by key) and append
  * transports and backends. Every error names file, line and key:
  *   "/etc/berth/berth.conf:12: agent.stop_timeot: unknown key"
+ *   "/etc/berth/conf.d/10-x.conf:3: backends.docker.sockt: unknown key for module docker"
+ * An instance is named "<kind>.<name>" (backends.docker) in messages, or
+ * "<kind>[<index in its file>]" while its name is not known yet.
+ * Strings: thing_id is a Ditto thing id "<namespace>:<name>"; string keys must not be
+ * empty; `name` is 1..64 of [A-Za-z0-9_.-]. Note that libconfig 1.5 silently truncates
+ * a plain integer literal beyond 32 bits (write 5000000000L for an int64).
  */
 #ifndef BERTH_CORE_CONFIG_H
 #define BERTH_CORE_CONFIG_H
@@ -29,9 +35,9 @@ struct agent_config {
 	char *state_dir;     /* default BERTH_STATE_DIR */
 	char *module_dir;    /* default BERTH_MODULE_DIR */
 	char *run_dir;       /* control socket directory; default BERTH_RUN_DIR */
-	int stop_timeout;    /* seconds, default 30, >= 1 */
+	int stop_timeout;    /* seconds, default 30, 1..3600 */
 	int max_workers;     /* worker threads at most, default 32, 1..1024 */
-	int queue_limit;     /* queued commands at most, default 1024, >= 1 */
+	int queue_limit;     /* queued commands at most, default 1024, 1..1000000 */
 	int max_payload;     /* bytes of one envelope, default 65536, 1024..16777216 */
 	int max_json_depth;  /* nesting depth, default 16, 2..64 */
 	int log_level;       /* enum berth_log_level, default BERTH_LOG_INFO ("info") */
@@ -63,6 +69,8 @@ struct berth_config {
 	size_t n_transports;
 	config_t *files;       /* every parsed file, kept alive for the groups above */
 	size_t n_files;
+	char **include_paths;  /* "<dir>/<name>" of relative @include files (instance files) */
+	size_t n_include_paths;
 };
 
 /* Loads `path` and `<dir of path>/conf.d/ *.conf`. Checks the agent group completely
@@ -77,7 +85,11 @@ int config_check_instance(const struct config_instance *inst, const berth_option
 			  berth_error *err);
 
 /* ---- berth_settings for module open() ----
- * A berth_settings is a config_instance; these implement the berth_host accessors. */
+ * A berth_settings is a config_instance; these implement the berth_host accessors.
+ * config_setting_string(s, "name") gives the instance's effective name (the module's
+ * when `name` is absent). config_setting_invalid() formats
+ * "FILE:LINE: <kind>.<name>.<key>: <message>" with the key's own line when the key is
+ * present, else the group's (key may be NULL: "FILE:LINE: <kind>.<name>: <message>"). */
 const berth_settings *config_settings(const struct config_instance *inst);
 int config_setting_string(const berth_settings *s, const char *key, const char **out);
 int config_setting_int(const berth_settings *s, const char *key, long long *out);

@@ -4,8 +4,9 @@
  * dlopen()s it (RTLD_NOW | RTLD_LOCAL), negotiates the ABI version and runs its init,
  * which registers drivers (registry.h). Every refusal names the file and the reason:
  *   "/usr/lib/berth/docker.so: refused: file is world-writable (mode 0666)"
- *   "/usr/lib/berth/old.so: refused: module supports none of ABI versions 1 (it asked for 7)"
+ *   "/usr/lib/berth/old.so: refused: module supports none of ABI versions 1 (it answered 7)"
  *   "/usr/lib/berth/x.so: refused: missing entry point berth_module_init"
+ *   "/usr/lib/berth/x.so: init failed: <the module's message>"
  */
 #ifndef BERTH_CORE_LOADER_H
 #define BERTH_CORE_LOADER_H
@@ -38,7 +39,12 @@ int loader_check_file(const char *path, uid_t owner, berth_error *err);
  * Loads module `name` from `module_dir` (name must be [a-z0-9_-]+). `host` is the
  * core's host table; the loader copies it into the module record, setting abi_version.
  * init runs inside this call. On success *out is the module (owned by the loader: free
- * with loader_unload_all()).
+ * with loader_unload_all()). Loading a name that is already loaded returns that module
+ * (init does not run again). Errors: a missing file is BERTH_E_NOT_FOUND ("PATH: no such
+ * module file"); a refusal BERTH_E_INVALID; a dlopen() failure BERTH_E_RUNTIME; a failed
+ * init the module's code. When init fails, the drivers it registered are forgotten,
+ * cleanup is not called (init undoes its own work) and the file stays mapped.
+ * Main thread only.
  */
 int loader_load(const char *module_dir, const char *name, const berth_host *host,
 		struct berth_module **out, berth_error *err);
@@ -46,8 +52,9 @@ int loader_load(const char *module_dir, const char *name, const berth_host *host
 /* The already-loaded module of that name, or NULL. */
 struct berth_module *loader_find(const char *name);
 
-/* Calls every module's cleanup (reverse load order) and frees the records. The .so
- * files stay mapped (libvirt's rule: unloading is not safe with threads around). */
+/* For every module in reverse load order: forgets its drivers (registry), calls its
+ * cleanup and frees its record. The .so files are never dlclose()d: they stay mapped
+ * (libvirt's rule: unloading is not safe with threads around). Main thread only. */
 void loader_unload_all(void);
 
 /* The ABI versions this core implements, newest first. */

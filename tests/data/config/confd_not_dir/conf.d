@@ -1,0 +1,1 @@
+conf.d must be a directory; this is a file.
