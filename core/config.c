@@ -515,6 +515,7 @@ static int apply_file(struct berth_config *cfg, const config_t *c, const char *f
 static int parse_file(config_t *c, const char *path, const char *include_dir, berth_error *err)
 {
 	char buf[PATH_MAX];
+	struct stat st;
 	const char *ef;
 	FILE *f;
 
@@ -523,6 +524,11 @@ static int parse_file(config_t *c, const char *path, const char *include_dir, be
 	if (!f)
 		return berth_error_set(err, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_INVALID,
 				       "%s: cannot read: %s", path, strerror(errno));
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		return berth_error_set(err, BERTH_E_INVALID, "%s: cannot read: %s", path,
+				       strerror(EISDIR));
+	}
 	fclose(f);
 
 	config_set_include_dir(c, include_dir);

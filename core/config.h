@@ -73,7 +73,9 @@ struct berth_config {
 	size_t n_include_paths;
 };
 
-/* Loads `path` and `<dir of path>/conf.d/ *.conf`. Checks the agent group completely
+/* Loads `path` and `<dir of path>/conf.d/ *.conf` (regular files only, hidden files
+ * skipped; other entries are ignored with a warning). @include paths are relative to
+ * the directory of `path`, in conf.d files too. Checks the agent group completely
  * and each instance's core keys (module, name, default); driver keys are checked later
  * by config_check_instance(). On error returns -1, err->message = "FILE:LINE: KEY: why". */
 int config_load(const char *path, struct berth_config **out, berth_error *err);

@@ -357,6 +357,45 @@ static void test_two_defaults(void)
 
 /* ---- table-driven values, through temporary files -------------------------------------- */
 
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_confd_odd_entries(void)
+{
+	struct berth_config *cfg;
+	berth_error err;
+	char path[256];
+
+	/* a directory named *.conf is skipped (with a warning), a regular file is read */
+	snprintf(path, sizeof(path), "%s/conf.d", tmp_dir);
+	CU_ASSERT_EQUAL_FATAL(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/conf.d/00-dir.conf", tmp_dir);
+	CU_ASSERT_EQUAL_FATAL(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/conf.d/50-file.conf", tmp_dir);
+	write_file(path, "agent: { tenant = \"from-confd\"; };\n");
+	CU_ASSERT_EQUAL(load_text("agent: { tenant = \"main\"; };\n", &cfg, &err), 0);
+	if (cfg) {
+		CU_ASSERT_STRING_EQUAL(cfg->agent.tenant, "from-confd");
+		CU_ASSERT_EQUAL(cfg->n_files, 2);
+		config_free(cfg);
+	}
+	snprintf(path, sizeof(path), "%s/conf.d", tmp_dir);
+	rm_tree(path);
+
+	/* a directory where berth.conf should be */
+	berth_error_clear(&err);
+	CU_ASSERT_EQUAL(config_load(tmp_dir, &cfg, &err), -1);
+	CU_ASSERT_PTR_NULL(cfg);
+	snprintf(path, sizeof(path), "%s: cannot read: Is a directory", tmp_dir);
+	CU_ASSERT_STRING_EQUAL(err.message, path);
+}
+
 static void test_thing_ids(void)
 {
 	static const char *const good[] = {
@@ -700,6 +739,7 @@ int main(void)
 		{ "instance core keys", test_instance_errors },
 		{ "duplicate names", test_duplicate_names },
 		{ "two defaults", test_two_defaults },
+		{ "conf.d: odd entries; a directory as berth.conf", test_confd_odd_entries },
 		{ "thing ids", test_thing_ids },
 		{ "integer ranges", test_int_ranges },
 		{ "log level and target names", test_log_names },
@@ -716,6 +756,8 @@ int main(void)
 		perror("mkdtemp");
 		return 1;
 	}
+	/* warnings (an ignored conf.d entry) are expected: keep the output to CUnit's */
+	log_setup(LOG_TARGET_STDERR, BERTH_LOG_ERR);
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	suite = CU_add_suite("config", NULL, NULL);
