@@ -1,2 +1,3 @@
 # Runtime backends: one folder each.
+include $(srcdir)/backends/common/local.mk
 include $(srcdir)/backends/docker/local.mk
