@@ -6,9 +6,27 @@ core_libberthcore_la_SOURCES = \
 	core/values.c core/values.h \
 	core/config.c core/config.h \
 	core/registry.c core/registry.h \
-	core/loader.c core/loader.h
+	core/loader.c core/loader.h \
+	core/identity.c core/identity.h \
+	core/ditto.c core/ditto.h \
+	core/router.c core/router.h \
+	core/container.c core/container.h \
+	core/store.c core/store.h \
+	core/queue.c core/queue.h \
+	core/spec.c core/spec.h \
+	core/state.c core/state.h \
+	core/twin.c core/twin.h \
+	core/ops.c core/ops.h core/ops_parse.c core/ops_create.c core/ops_lifecycle.c \
+	core/ops_stop.c core/ops_update.c \
+	core/restart.c core/restart.h \
+	core/monitor.c core/monitor.h \
+	core/command.c core/command.h \
+	core/backends.c core/backends.h \
+	core/transports.c core/transports.h \
+	core/host.c core/host.h \
+	core/daemon.c core/daemon.h
 core_libberthcore_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(LIBCONFIG_CFLAGS) $(SYSTEMD_CFLAGS)
-core_libberthcore_la_LIBADD = $(JSONC_LIBS) $(LIBCONFIG_LIBS) $(SYSTEMD_LIBS)
+core_libberthcore_la_LIBADD = $(JSONC_LIBS) $(LIBCONFIG_LIBS) $(SYSTEMD_LIBS) -lm
 
 sbin_PROGRAMS += core/berthd
 core_berthd_SOURCES = core/main.c

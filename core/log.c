@@ -80,14 +80,20 @@ int log_target_from_name(const char *name)
 
 void log_msg(int level, const char *module, const char *fmt, ...)
 {
-	char text[1024];
 	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, module, fmt, ap);
+	va_end(ap);
+}
+
+void log_vmsg(int level, const char *module, const char *fmt, va_list ap)
+{
+	char text[1024];
 
 	if (level > log_max_level)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
 
 	if (log_use_journal) {
 		sd_journal_send("MESSAGE=%s%s%s", module ? module : "", module ? ": " : "", text,

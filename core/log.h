@@ -3,6 +3,8 @@
 #ifndef BERTH_CORE_LOG_H
 #define BERTH_CORE_LOG_H
 
+#include <stdarg.h>
+
 #include <berth/module.h>
 
 enum log_target {
@@ -18,6 +20,9 @@ int log_target_from_name(const char *name); /* "auto", "stderr", "journal"; -1 i
 /* Thread-safe. `module` may be NULL for the core. */
 void log_msg(int level, const char *module, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+void log_vmsg(int level, const char *module, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 #define log_err(...) log_msg(BERTH_LOG_ERR, NULL, __VA_ARGS__)
 #define log_warn(...) log_msg(BERTH_LOG_WARNING, NULL, __VA_ARGS__)

@@ -1,2 +1,69 @@
-/* placeholder until the daemon lands */
-int main(void) { return 0; }
+/* SPDX-License-Identifier: Apache-2.0 */
+/* berthd: command line. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <berth/module.h>
+
+#include "daemon.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: berthd [OPTION]...\n"
+		"Operate containers on this device from the cloud: Eclipse Ditto live messages\n"
+		"delivered by Eclipse Hono (MQTT or AMQP 1.0), any installed container engine.\n"
+		"\n"
+		"  -c, --config FILE   configuration file (default %s;\n"
+		"                      FILE's conf.d/*.conf are read after it)\n"
+		"      --check-config  check the configuration and the modules it names, print\n"
+		"                      what is wrong (file, line, key), and exit\n"
+		"  -h, --help          show this help and exit\n"
+		"  -V, --version       show the version and exit\n"
+		"\n"
+		"berthd runs in the foreground and logs to stderr or the journal. SIGTERM or\n"
+		"SIGINT stop it after in-flight commands are answered; SIGHUP reloads the agent\n"
+		"settings. See berthd(8) and berth.conf(5).\n",
+		BERTH_CONF_FILE);
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_CHECK_CONFIG = 256 };
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = BERTH_CONF_FILE;
+	int check = 0, opt;
+
+	while ((opt = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config = optarg;
+			break;
+		case OPT_CHECK_CONFIG:
+			check = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("berthd %s (module ABI %d)\n", PACKAGE_VERSION, BERTH_ABI_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "berthd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	return check ? daemon_check_config(config) : daemon_run(config);
+}
