@@ -31,16 +31,18 @@ static void refresh_free(struct job *job)
 	free(r);
 }
 
-/* An exit the agent did not cause is EXITED for the twin, even when the runtime has
- * already restarted the container by the time we look. */
-static void note_exit(struct refresh_job *r)
+/* An exit the agent did not cause is EXITED for the twin even when the runtime has
+ * already restarted the container by the time we look: report the exit first. */
+static void report_missed_exit(struct refresh_job *r, const berth_container_info *info)
 {
 	struct container *c = r->c;
 	bool report = false;
 
+	if (info->state != BERTH_RS_RUNNING && info->state != BERTH_RS_PAUSED)
+		return; /* the refresh itself shows the exit */
 	pthread_mutex_lock(&c->lock);
 	if ((c->state.status == CS_RUNNING || c->state.status == CS_PAUSED) &&
-	    !c->manually_stopped) {
+	    !c->manually_stopped && info->started_ns > c->state.started_ns) {
 		c->state.status = CS_EXITED;
 		c->state.pid = -1;
 		c->state.exit_code = r->exit_code;
@@ -57,20 +59,19 @@ static void refresh_run(struct job *job)
 {
 	struct refresh_job *r = (struct refresh_job *)job;
 	struct container *c = r->c;
-	bool changed = false, removed;
+	berth_container_info info = { .size = sizeof(info) };
 	berth_error err;
+	char *native;
 
 	pthread_mutex_lock(&c->lock);
-	removed = c->removed || !c->native_id;
+	native = !c->removed && c->native_id ? strdup(c->native_id) : NULL;
 	pthread_mutex_unlock(&c->lock);
-	if (removed) {
+	if (!native) {
 		refresh_free(job);
 		return;
 	}
-	if (r->event == BERTH_EV_EXIT)
-		note_exit(r);
 	berth_error_clear(&err);
-	if (state_refresh(c, &changed, &err) < 0) {
+	if (c->backend->drv->inspect(c->backend->inst, native, &info, &err) < 0) {
 		if (err.code == BERTH_E_NOT_FOUND) {
 			log_notice("container %s is gone from %s: removing its record", c->id,
 				   c->backend->name);
@@ -79,9 +80,13 @@ static void refresh_run(struct job *job)
 			log_warn("container %s: refresh failed: %s", c->id, err.message);
 		}
 	} else {
-		state_commit(c, changed);
+		if (r->event == BERTH_EV_EXIT)
+			report_missed_exit(r, &info);
+		state_commit(c, state_apply(c, &info));
 		restart_consider(c);
 	}
+	berth_container_info_release(&info);
+	free(native);
 	refresh_free(job);
 }
 
