@@ -1,1 +1,2 @@
 # Integration tests against real peers.
+include $(srcdir)/tests/integration/mqtt.mk

@@ -482,7 +482,7 @@ static void *net_thread(void *arg)
 			delay = (unsigned)c->reconnect_max;
 		attempt++;
 		mqtt_log(m, attempt == 1 ? BERTH_LOG_NOTICE : BERTH_LOG_DEBUG,
-			 "%s; reconnecting in %u s", why, delay);
+			 "%s (reconnecting in %u s)", why, delay);
 		if (!backoff_wait(m, delay))
 			break;
 	}
