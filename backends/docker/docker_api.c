@@ -70,6 +70,20 @@ char *docker_error_message(const struct unixhttp_response *resp)
 	return text;
 }
 
+/* State errors some Docker versions answer with 500 rather than 409. */
+static bool is_state_conflict(const char *msg)
+{
+	static const char *const phrases[] = {
+		"is not running", "is not paused", "is already paused", "is paused",
+		"is restarting", "is already running",
+	};
+
+	for (size_t i = 0; msg && i < sizeof(phrases) / sizeof(phrases[0]); i++)
+		if (strstr(msg, phrases[i]))
+			return true;
+	return false;
+}
+
 int docker_http_error(const struct unixhttp_response *resp, const char *what, berth_error *err)
 {
 	char *msg = docker_error_message(resp);
@@ -84,6 +98,8 @@ int docker_http_error(const struct unixhttp_response *resp, const char *what, be
 	case 503: code = BERTH_E_UNAVAILABLE; break;
 	default: code = BERTH_E_RUNTIME; break;
 	}
+	if (resp->status == 500 && is_state_conflict(msg))
+		code = BERTH_E_CONFLICT;
 	if (msg && *msg)
 		berth_error_set(err, code, "%s", msg);
 	else

@@ -1,2 +1,3 @@
 # Integration tests against real peers.
 include $(srcdir)/tests/integration/mqtt.mk
+include $(srcdir)/tests/integration/docker.mk

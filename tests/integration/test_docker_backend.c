@@ -1,0 +1,1319 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Integration test of the Docker backend module against a real (private) dockerd.
+ *
+ *   sh tests/integration/lib/dockerd.sh start && . /tmp/berth-test/dockerd.env
+ *   ./tests/integration/test_docker_backend BUILD/modules/docker.so
+ *
+ * Environment: BERTH_TEST_DOCKER_SOCK, BERTH_TEST_IMAGE (lib/dockerd.sh writes them);
+ * BERTH_TEST_DOCKERD_SH overrides the peer script used for the dockerd restart case.
+ * Prints one "ok - ..." / "not ok - ..." line per case, "# ..." diagnostics, and exits
+ * 0 only when every case passed (77 when the environment is missing).
+ *
+ * Everything the module does is checked independently too: this program has its own
+ * libcurl client (GET /containers/{id}/json) and reads the container's cgroup v1 files.
+ * Every container it creates is force-removed at the end, also after failures.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include <berth/berth.h>
+
+#include "testhost.h"
+
+#ifndef BERTH_TOP_SRCDIR
+#define BERTH_TOP_SRCDIR "."
+#endif
+
+#define MB (1024LL * 1024LL)
+#define EVENT_WAIT_MS 15000
+
+extern char **environ;
+
+static const char *sock;
+static const char *image;
+static int api_minor; /* the daemon's own ApiVersion, for the independent client */
+static int n_ok, n_fail;
+static bool case_failed;
+static char run_tag[32];
+
+static struct testhost *th;
+static const berth_backend_driver *drv;
+static void *inst;
+
+/* containers to force-remove at the end (native ids or names) */
+static char *created[64];
+static size_t n_created;
+
+/* ---- reporting ---------------------------------------------------------------------- */
+
+static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("#   ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+#define EXPECT(cond, ...)                                                                   \
+	do {                                                                                \
+		if (!(cond)) {                                                              \
+			case_failed = true;                                                 \
+			diag("%s:%d: expected %s", __FILE__, __LINE__, #cond);              \
+			diag(__VA_ARGS__);                                                  \
+		}                                                                           \
+	} while (0)
+
+static void case_begin(void)
+{
+	case_failed = false;
+}
+
+static bool case_end(const char *name)
+{
+	if (case_failed)
+		n_fail++;
+	else
+		n_ok++;
+	printf("%s - %s\n", case_failed ? "not ok" : "ok", name);
+	fflush(stdout);
+	return !case_failed;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* ---- an independent Docker client (plain libcurl) ------------------------------------ */
+
+struct buf {
+	char *data;
+	size_t len;
+};
+
+static size_t buf_write(char *p, size_t size, size_t nmemb, void *ud)
+{
+	struct buf *b = ud;
+	size_t n = size * nmemb;
+	char *d = realloc(b->data, b->len + n + 1);
+
+	if (!d)
+		return 0;
+	memcpy(d + b->len, p, n);
+	b->len += n;
+	d[b->len] = '\0';
+	b->data = d;
+	return n;
+}
+
+static CURL *direct_handle;
+
+/* Returns the HTTP status (0 on transport failure); *out gets the parsed body. */
+static long direct(const char *method, const char *path, const char *body, json_object **out)
+{
+	struct curl_slist *headers = NULL;
+	struct buf b = { 0 };
+	char url[1024];
+	long status = 0;
+	CURL *h;
+
+	if (out)
+		*out = NULL;
+	if (!direct_handle)
+		direct_handle = curl_easy_init();
+	h = direct_handle;
+	curl_easy_reset(h);
+	if (api_minor)
+		snprintf(url, sizeof(url), "http://localhost/v1.%d%s", api_minor, path);
+	else
+		snprintf(url, sizeof(url), "http://localhost%s", path);
+	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, buf_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	if (body) {
+		headers = curl_slist_append(headers, "Content-Type: application/json");
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	}
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	if (out && b.data)
+		*out = json_tokener_parse(b.data);
+	free(b.data);
+	curl_slist_free_all(headers);
+	return status;
+}
+
+/* GET /containers/<id>/json; NULL when gone. Caller puts. */
+static json_object *direct_inspect(const char *id)
+{
+	char path[256];
+	json_object *o;
+
+	snprintf(path, sizeof(path), "/containers/%s/json", id);
+	if (direct("GET", path, NULL, &o) != 200) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Value at a '.'-separated path of objects, or NULL. */
+static json_object *jpath(json_object *o, const char *path)
+{
+	char key[128];
+
+	while (o && *path) {
+		const char *dot = strchr(path, '.');
+		size_t n = dot ? (size_t)(dot - path) : strlen(path);
+
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		if (!json_object_object_get_ex(o, key, &o))
+			return NULL;
+		path += n + (dot ? 1 : 0);
+	}
+	return o;
+}
+
+static const char *jstr(json_object *o, const char *path)
+{
+	json_object *v = jpath(o, path);
+
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+}
+
+static int64_t jint(json_object *o, const char *path)
+{
+	json_object *v = jpath(o, path);
+
+	return v ? json_object_get_int64(v) : INT64_MIN;
+}
+
+/* Config.Labels[key] (label keys contain dots, so not through jpath). */
+static const char *label_of(json_object *o, const char *key)
+{
+	json_object *labels = jpath(o, "Config.Labels"), *v;
+
+	if (!labels || !json_object_object_get_ex(labels, key, &v))
+		return "";
+	return json_object_get_string(v);
+}
+
+static void track(const char *id)
+{
+	if (id && n_created < sizeof(created) / sizeof(created[0]))
+		created[n_created++] = strdup(id);
+}
+
+static void cleanup_containers(void)
+{
+	char path[256];
+
+	for (size_t i = 0; i < n_created; i++) {
+		snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", created[i]);
+		direct("DELETE", path, NULL, NULL);
+		free(created[i]);
+	}
+	n_created = 0;
+}
+
+/* cgroup v1 memory file of a container, or -1 when absent. */
+static long long cgroup_value(const char *id, const char *file)
+{
+	char path[512];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/memory/docker/%s/%s", id, file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static bool have_memsw(const char *id)
+{
+	return cgroup_value(id, "memory.memsw.limit_in_bytes") >= 0;
+}
+
+/* ---- module helpers ----------------------------------------------------------------- */
+
+static const char *const loop_cmd[] = {
+	"/bin/sh", "-c",
+	"trap 'exit 3' TERM; trap 'exit 7' USR1; trap 'exit 5' INT; "
+	"while :; do sleep 1 & wait; done",
+	NULL
+};
+static const char *const ignore_term_cmd[] = {
+	"/bin/sh", "-c", "trap '' TERM; while :; do sleep 1 & wait; done", NULL
+};
+
+static void make_spec(berth_container_spec *spec, const char *berth_id, const char *name,
+		      const char *const *cmd)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->size = sizeof(*spec);
+	spec->berth_id = berth_id;
+	spec->name = name;
+	spec->image = image;
+	spec->cmd = cmd;
+	spec->network_mode = "bridge";
+	spec->restart.type = BERTH_RESTART_NO;
+}
+
+static char *create(const berth_container_spec *spec, unsigned flags, berth_error *err)
+{
+	char *id = NULL;
+
+	berth_error_clear(err);
+	if (drv->create(inst, spec, flags, &id, err) < 0)
+		return NULL;
+	track(id);
+	return id;
+}
+
+static struct testhost_record *wait_event(int type, const char *id)
+{
+	return testhost_wait_event(th, type, id, EVENT_WAIT_MS);
+}
+
+/* Waits for an event and checks its berth id; returns its exit code (or -1). */
+static int expect_event(int type, const char *id, const char *berth_id, const char *what)
+{
+	struct testhost_record *r = wait_event(type, id);
+	int code = -1;
+
+	EXPECT(r != NULL, "no %s event for %.12s", what, id);
+	if (r) {
+		EXPECT(!berth_id || (r->berth_id && strcmp(r->berth_id, berth_id) == 0),
+		       "%s event: berth id %s, wanted %s", what, r->berth_id ? r->berth_id : "(none)",
+		       berth_id);
+		code = r->exit_code;
+		testhost_record_free(r);
+	}
+	return code;
+}
+
+static int state_of(const char *id)
+{
+	berth_container_info info = { .size = sizeof(info) };
+	berth_error err;
+	int st;
+
+	if (drv->inspect(inst, id, &info, &err) < 0)
+		return -1;
+	st = info.state;
+	berth_container_info_release(&info);
+	return st;
+}
+
+/* Drops the records a case does not look at. */
+static void drain(void)
+{
+	struct testhost_record *r;
+
+	while ((r = testhost_wait(th, TESTHOST_EVENT, NULL, NULL, 0)))
+		testhost_record_free(r);
+	while ((r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 0)))
+		testhost_record_free(r);
+}
+
+static void *open_instance(const char *settings_text, berth_error *err)
+{
+	const berth_settings *s;
+	void *i = NULL;
+
+	s = testhost_settings(th, "docker", settings_text, drv->options, err);
+	if (!s)
+		return NULL;
+	if (drv->open(testhost_host(th), s, testhost_backend_handle(th), &i, err) < 0)
+		return NULL;
+	return i;
+}
+
+static int run_script(const char *script, const char *arg)
+{
+	char *argv[] = { "/bin/sh", (char *)script, (char *)arg, NULL };
+	pid_t pid;
+	int status;
+
+	if (posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ) != 0)
+		return -1;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* ---- cases -------------------------------------------------------------------------- */
+
+static void case_settings(void)
+{
+	berth_error err;
+	void *i;
+
+	case_begin();
+	i = open_instance("timeout = 0;", &err);
+	EXPECT(!i && err.code == BERTH_E_INVALID && strstr(err.message, "timeout"),
+	       "timeout = 0: %s", err.message);
+	i = open_instance("api_version = \"2.0\";", &err);
+	EXPECT(!i && err.code == BERTH_E_INVALID && strstr(err.message, "api_version"),
+	       "api_version 2.0: %s", err.message);
+	i = open_instance("socket = \"tcp://localhost:2375\";", &err);
+	EXPECT(!i && err.code == BERTH_E_INVALID && strstr(err.message, "socket"),
+	       "tcp socket: %s", err.message);
+	i = open_instance("stop_grace = -1;", &err);
+	EXPECT(!i && err.code == BERTH_E_INVALID && strstr(err.message, "stop_grace"),
+	       "stop_grace -1: %s", err.message);
+	case_end("settings are validated in open() and name the key");
+}
+
+static void case_down_at_open(void)
+{
+	struct testhost_record *r;
+	berth_container_spec spec;
+	char settings[512], missing[256];
+	berth_error err;
+	int64_t t0;
+	void *i;
+	char *id;
+
+	case_begin();
+	drain();
+	snprintf(missing, sizeof(missing), "/tmp/berth-test-no-docker-%d.sock", (int)getpid());
+	snprintf(settings, sizeof(settings), "socket = \"unix://%s\"; timeout = 2;", missing);
+	i = open_instance(settings, &err);
+	EXPECT(i != NULL, "open with dockerd down failed: %s", err.message);
+	if (!i)
+		goto out;
+	r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 1000);
+	EXPECT(r && !r->reachable, "no backend_status(false) from open()");
+	if (r) {
+		EXPECT(r->text && strstr(r->text, missing), "status text: %s", r->text);
+		testhost_record_free(r);
+	}
+	EXPECT(drv->watch(i, &err) == 0, "watch: %s", err.message);
+	make_spec(&spec, "00000000-0000-0000-0000-000000000000", "never", loop_cmd);
+	id = NULL;
+	EXPECT(drv->create(i, &spec, 0, &id, &err) < 0 && err.code == BERTH_E_UNAVAILABLE,
+	       "create with dockerd down: code %d", err.code);
+	free(id);
+	EXPECT(strstr(err.message, "Docker engine at ") && strstr(err.message, missing) &&
+		       strstr(err.message, "is unreachable"),
+	       "message: %s", err.message);
+	diag("create while down: %s", err.message);
+	usleep(300 * 1000); /* let the event thread retry a few times */
+	t0 = mono_ms();
+	drv->close(i);
+	EXPECT(mono_ms() - t0 < 500, "close() took %lld ms", (long long)(mono_ms() - t0));
+	diag("close() during back-off took %lld ms", (long long)(mono_ms() - t0));
+out:
+	drain();
+	case_end("open() succeeds with dockerd down: backend_status(false), ops UNAVAILABLE");
+}
+
+static void case_pinned(void)
+{
+	char settings[512];
+	berth_error err;
+	char *version = NULL;
+	void *i;
+
+	case_begin();
+	snprintf(settings, sizeof(settings), "socket = \"%s\"; api_version = \"1.41\";", sock);
+	i = open_instance(settings, &err);
+	EXPECT(i != NULL, "open pinned: %s", err.message);
+	if (i) {
+		EXPECT(!(drv->capabilities(i) & BERTH_CAP_STOP_SIGNAL),
+		       "pinned 1.41 offers STOP_SIGNAL");
+		EXPECT(drv->ping(i, &version, &err) == 0 && version && strstr(version, "API 1.41"),
+		       "ping: %s", version ? version : err.message);
+		free(version);
+		drv->close(i);
+	}
+	drain();
+	case_end("api_version = \"1.41\" pins the version (no STOP_SIGNAL)");
+}
+
+static void case_open(void)
+{
+	char settings[512];
+	berth_error err;
+	char *version = NULL;
+	uint64_t caps, base = BERTH_CAP_RENAME | BERTH_CAP_LIVE_UPDATE |
+			      BERTH_CAP_RESTART_POLICY | BERTH_CAP_PAUSE | BERTH_CAP_LABELS |
+			      BERTH_CAP_EVENTS | BERTH_CAP_PULL;
+
+	case_begin();
+	snprintf(settings, sizeof(settings), "socket = \"unix://%s\"; timeout = 30; pull = true;",
+		 sock);
+	inst = open_instance(settings, &err);
+	EXPECT(inst != NULL, "open: %s", err.message);
+	if (!inst) {
+		case_end("open, ping, capabilities, watch");
+		return;
+	}
+	EXPECT(drv->ping(inst, &version, &err) == 0 && version, "ping: %s", err.message);
+	diag("ping: %s", version ? version : "-");
+	free(version);
+	caps = drv->capabilities(inst);
+	EXPECT((caps & base) == base, "capabilities 0x%llx", (unsigned long long)caps);
+	if (api_minor >= 42)
+		EXPECT(caps & BERTH_CAP_STOP_SIGNAL, "API 1.%d lacks STOP_SIGNAL", api_minor);
+	else
+		EXPECT(!(caps & BERTH_CAP_STOP_SIGNAL), "API 1.%d offers STOP_SIGNAL", api_minor);
+	EXPECT(drv->watch(inst, &err) == 0, "watch: %s", err.message);
+	usleep(200 * 1000); /* the event stream connects */
+	EXPECT(testhost_pending(th, TESTHOST_STATUS) == 0, "unexpected status records");
+	drain();
+	case_end("open, ping, capabilities (STOP_SIGNAL only from API 1.42), watch");
+}
+
+static char *main_id;       /* the container most cases work on */
+static char main_berth_id[64];
+static char main_name[64];
+static char *other_id;      /* a second container (names, kill-timeout) */
+static char other_name[64];
+
+static void case_create(void)
+{
+	static const char *const env[] = { "FOO=bar", "BERTH_TEST=1", NULL };
+	berth_container_spec spec;
+	berth_error err;
+	json_object *o;
+	bool found = false;
+
+	case_begin();
+	snprintf(main_berth_id, sizeof(main_berth_id), "11111111-2222-3333-4444-%012d",
+		 (int)getpid());
+	snprintf(main_name, sizeof(main_name), "bt-main-%s", run_tag);
+	make_spec(&spec, main_berth_id, main_name, loop_cmd);
+	spec.env = env;
+	spec.hostname = "berthhost";
+	spec.restart.type = BERTH_RESTART_ON_FAILURE;
+	spec.restart.max_retry_count = 2;
+	spec.resources.memory = 64 * MB;
+	spec.resources.memory_reservation = 32 * MB;
+	spec.resources.memory_swap = 128 * MB;
+	main_id = create(&spec, 0, &err);
+	EXPECT(main_id != NULL, "create: %s", err.message);
+	if (!main_id)
+		goto out;
+	expect_event(BERTH_EV_CREATE, main_id, main_berth_id, "create");
+	o = direct_inspect(main_id);
+	EXPECT(o != NULL, "GET /containers/%s/json failed", main_id);
+	if (o) {
+		json_object *envs = jpath(o, "Config.Env");
+
+		EXPECT(jstr(o, "Name")[0] == '/' && strcmp(jstr(o, "Name") + 1, main_name) == 0,
+		       "Name %s", jstr(o, "Name"));
+		EXPECT(strcmp(label_of(o, "berth.id"), main_berth_id) == 0, "label berth.id %s",
+		       label_of(o, "berth.id"));
+		EXPECT(strcmp(jstr(o, "Config.Image"), image) == 0, "Image %s",
+		       jstr(o, "Config.Image"));
+		EXPECT(strcmp(jstr(o, "Config.Hostname"), "berthhost") == 0, "Hostname %s",
+		       jstr(o, "Config.Hostname"));
+		EXPECT(json_object_array_length(jpath(o, "Config.Cmd")) == 3, "Cmd");
+		for (size_t i = 0; envs && i < json_object_array_length(envs); i++)
+			found |= strcmp(json_object_get_string(json_object_array_get_idx(envs, i)),
+					"FOO=bar") == 0;
+		EXPECT(found, "Env lacks FOO=bar");
+		EXPECT(strcmp(jstr(o, "HostConfig.RestartPolicy.Name"), "on-failure") == 0 &&
+			       jint(o, "HostConfig.RestartPolicy.MaximumRetryCount") == 2,
+		       "RestartPolicy %s:%lld", jstr(o, "HostConfig.RestartPolicy.Name"),
+		       (long long)jint(o, "HostConfig.RestartPolicy.MaximumRetryCount"));
+		EXPECT(jint(o, "HostConfig.Memory") == 64 * MB, "Memory %lld",
+		       (long long)jint(o, "HostConfig.Memory"));
+		EXPECT(jint(o, "HostConfig.MemoryReservation") == 32 * MB, "MemoryReservation");
+		EXPECT(jint(o, "HostConfig.MemorySwap") == 128 * MB, "MemorySwap");
+		json_object_put(o);
+	}
+out:
+	case_end("create: name, cmd, env, hostname, label, restart policy, memory limits");
+}
+
+static void case_start(void)
+{
+	berth_container_info info = { .size = sizeof(info) };
+	berth_error err;
+
+	case_begin();
+	if (!main_id) {
+		EXPECT(false, "no container");
+		goto out;
+	}
+	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
+	expect_event(BERTH_EV_START, main_id, main_berth_id, "start");
+	EXPECT(drv->inspect(inst, main_id, &info, &err) == 0, "inspect: %s", err.message);
+	EXPECT(info.state == BERTH_RS_RUNNING && info.pid > 0, "state %d pid %d", info.state,
+	       info.pid);
+	EXPECT(info.native_id && strcmp(info.native_id, main_id) == 0, "native id");
+	EXPECT(info.berth_id && strcmp(info.berth_id, main_berth_id) == 0, "berth id");
+	EXPECT(info.name && strcmp(info.name, main_name) == 0, "name %s", info.name);
+	EXPECT(info.image && strcmp(info.image, image) == 0, "image %s", info.image);
+	EXPECT(info.started_ns > info.created_ns && info.created_ns > 1600000000LL * 1000000000LL,
+	       "times created %lld started %lld", (long long)info.created_ns,
+	       (long long)info.started_ns);
+	EXPECT(info.finished_ns == 0, "finished %lld (Docker's zero time)",
+	       (long long)info.finished_ns);
+	EXPECT(info.restart.type == BERTH_RESTART_ON_FAILURE && info.restart.max_retry_count == 2,
+	       "restart %d:%d", info.restart.type, info.restart.max_retry_count);
+	EXPECT(info.resources.memory == 64 * MB && info.resources.memory_reservation == 32 * MB &&
+		       info.resources.memory_swap == 128 * MB,
+	       "resources %lld/%lld/%lld", (long long)info.resources.memory,
+	       (long long)info.resources.memory_reservation,
+	       (long long)info.resources.memory_swap);
+	berth_container_info_release(&info);
+
+	EXPECT(cgroup_value(main_id, "memory.limit_in_bytes") == 64 * MB, "cgroup limit %lld",
+	       cgroup_value(main_id, "memory.limit_in_bytes"));
+	EXPECT(cgroup_value(main_id, "memory.soft_limit_in_bytes") == 32 * MB,
+	       "cgroup soft limit %lld", cgroup_value(main_id, "memory.soft_limit_in_bytes"));
+	if (have_memsw(main_id))
+		EXPECT(cgroup_value(main_id, "memory.memsw.limit_in_bytes") == 128 * MB,
+		       "cgroup memsw %lld", cgroup_value(main_id, "memory.memsw.limit_in_bytes"));
+	else
+		diag("no memory.memsw.limit_in_bytes (swap accounting off)");
+
+	EXPECT(drv->start(inst, main_id, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
+	       "second start: code %d %s", err.code, err.message);
+out:
+	case_end("start: running, inspect fields, cgroup files; start again -> CONFLICT");
+}
+
+static void case_kill(void)
+{
+	berth_container_info info = { .size = sizeof(info) };
+	berth_error err;
+	int code;
+
+	case_begin();
+	if (!main_id) {
+		EXPECT(false, "no container");
+		goto out;
+	}
+	drain();
+	EXPECT(drv->kill(inst, main_id, SIGUSR1, 0, &err) == 0, "kill USR1: %s", err.message);
+	code = expect_event(BERTH_EV_EXIT, main_id, main_berth_id, "die");
+	EXPECT(code == 7, "exit code %d, wanted 7 (the USR1 trap)", code);
+	/* Docker does not restart a container it was asked to kill (ExitOnNext) */
+	usleep(500 * 1000);
+	EXPECT(drv->inspect(inst, main_id, &info, &err) == 0, "inspect: %s", err.message);
+	EXPECT(info.state == BERTH_RS_EXITED && info.exit_code == 7 && info.restart_count == 0 &&
+		       info.finished_ns >= info.started_ns,
+	       "state %d exit %d restarts %d", info.state, info.exit_code, info.restart_count);
+	berth_container_info_release(&info);
+	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
+	expect_event(BERTH_EV_START, main_id, main_berth_id, "start");
+	EXPECT(drv->kill(inst, main_id, SIGTERM, BERTH_KILL_ALL, &err) < 0 &&
+		       err.code == BERTH_E_UNSUPPORTED,
+	       "kill TERM to all: code %d", err.code);
+	EXPECT(drv->kill(inst, main_id, 0, 0, &err) < 0 && err.code == BERTH_E_INVALID,
+	       "kill 0: code %d", err.code);
+out:
+	case_end("kill SIGUSR1: die event with exit code 7; kill signal checks");
+}
+
+static void case_restart_policy(void)
+{
+	static const char *const fail_cmd[] = { "/bin/sh", "-c", "sleep 0.2; exit 1", NULL };
+	berth_container_info info = { .size = sizeof(info) };
+	berth_container_spec spec;
+	berth_error err;
+	char name[64];
+	char *id;
+	int code;
+
+	case_begin();
+	drain();
+	snprintf(name, sizeof(name), "bt-restart-%s", run_tag);
+	make_spec(&spec, "eeeeeeee-2222-3333-4444-555555555555", name, fail_cmd);
+	spec.restart.type = BERTH_RESTART_ON_FAILURE;
+	spec.restart.max_retry_count = 2;
+	id = create(&spec, 0, &err);
+	EXPECT(id != NULL, "create: %s", err.message);
+	if (!id)
+		goto out;
+	EXPECT(drv->start(inst, id, 0, &err) == 0, "start: %s", err.message);
+	for (int i = 0; i < 3; i++) {
+		code = expect_event(BERTH_EV_EXIT, id, "eeeeeeee-2222-3333-4444-555555555555", "die");
+		EXPECT(code == 1, "run %d: exit code %d", i, code);
+	}
+	usleep(300 * 1000);
+	EXPECT(drv->inspect(inst, id, &info, &err) == 0, "inspect: %s", err.message);
+	EXPECT(info.restart_count == 2 && info.state == BERTH_RS_EXITED && info.exit_code == 1,
+	       "restart count %d state %d exit %d", info.restart_count, info.state,
+	       info.exit_code);
+	berth_container_info_release(&info);
+	free(id);
+out:
+	case_end("restart policy on-failure:2 is Docker's: exit 1 -> restarted twice, then exited");
+}
+
+static void case_stop(void)
+{
+	berth_container_spec spec;
+	berth_error err;
+	int64_t t0, ms;
+	int code;
+
+	case_begin();
+	if (!main_id) {
+		EXPECT(false, "no container");
+		goto out;
+	}
+	drain();
+	if (api_minor >= 42) {
+		t0 = mono_ms();
+		EXPECT(drv->stop(inst, main_id, SIGINT, 10, 0, &err) == 0, "stop INT: %s",
+		       err.message);
+		ms = mono_ms() - t0;
+		code = expect_event(BERTH_EV_EXIT, main_id, main_berth_id, "die");
+		EXPECT(code == 5, "exit code %d, wanted 5 (the INT trap)", code);
+		diag("stop(SIGINT, 10 s) took %lld ms", (long long)ms);
+		EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
+		expect_event(BERTH_EV_START, main_id, main_berth_id, "start");
+	} else {
+		EXPECT(drv->stop(inst, main_id, SIGINT, 10, 0, &err) < 0 &&
+			       err.code == BERTH_E_UNSUPPORTED,
+		       "stop INT on API 1.%d: code %d %s", api_minor, err.code, err.message);
+		diag("API 1.%d: stop(SIGINT) -> %s", api_minor, err.message);
+	}
+	t0 = mono_ms();
+	EXPECT(drv->stop(inst, main_id, SIGTERM, 10, 0, &err) == 0, "stop TERM: %s", err.message);
+	ms = mono_ms() - t0;
+	code = expect_event(BERTH_EV_EXIT, main_id, main_berth_id, "die");
+	EXPECT(code == 3, "exit code %d, wanted 3 (the TERM trap)", code);
+	EXPECT(ms < 5000, "stop of a TERM-trapping container took %lld ms", (long long)ms);
+	diag("stop(SIGTERM, 10 s) of a container that exits on TERM took %lld ms", (long long)ms);
+	EXPECT(state_of(main_id) == BERTH_RS_EXITED, "state %d after stop", state_of(main_id));
+	EXPECT(drv->stop(inst, main_id, SIGTERM, 10, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
+	       "stop when stopped: code %d %s", err.code, err.message);
+	EXPECT(drv->kill(inst, main_id, SIGKILL, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
+	       "kill when stopped: code %d %s", err.code, err.message);
+	diag("kill when stopped: %s", err.message);
+
+	/* a container that ignores TERM: SIGKILL after the timeout */
+	snprintf(other_name, sizeof(other_name), "bt-other-%s", run_tag);
+	make_spec(&spec, "aaaaaaaa-2222-3333-4444-555555555555", other_name, ignore_term_cmd);
+	other_id = create(&spec, 0, &err);
+	EXPECT(other_id != NULL, "create: %s", err.message);
+	if (other_id) {
+		EXPECT(drv->start(inst, other_id, 0, &err) == 0, "start: %s", err.message);
+		expect_event(BERTH_EV_START, other_id, NULL, "start");
+		usleep(200 * 1000);
+		t0 = mono_ms();
+		EXPECT(drv->stop(inst, other_id, SIGTERM, 1, 0, &err) == 0, "stop: %s", err.message);
+		ms = mono_ms() - t0;
+		code = expect_event(BERTH_EV_EXIT, other_id, NULL, "die");
+		EXPECT(code == 137, "exit code %d, wanted 137 (SIGKILL)", code);
+		EXPECT(ms >= 900 && ms < 8000, "stop with 1 s timeout took %lld ms", (long long)ms);
+		diag("stop(SIGTERM, 1 s) of a container ignoring TERM took %lld ms, exit %d",
+		     (long long)ms, code);
+	}
+out:
+	case_end(api_minor >= 42 ? "stop: SIGINT and SIGTERM with timeout; SIGKILL after it"
+				 : "stop: SIGINT refused on API 1.41 (core does kill+wait), SIGTERM "
+				   "path, SIGKILL after the timeout, CONFLICT when stopped");
+}
+
+static void case_pause(void)
+{
+	berth_error err;
+	json_object *o;
+
+	case_begin();
+	if (!main_id) {
+		EXPECT(false, "no container");
+		goto out;
+	}
+	drain();
+	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
+	expect_event(BERTH_EV_START, main_id, main_berth_id, "start");
+	EXPECT(drv->pause(inst, main_id, 0, &err) == 0, "pause: %s", err.message);
+	expect_event(BERTH_EV_PAUSE, main_id, main_berth_id, "pause");
+	EXPECT(state_of(main_id) == BERTH_RS_PAUSED, "state %d", state_of(main_id));
+	o = direct_inspect(main_id);
+	EXPECT(o && json_object_get_boolean(jpath(o, "State.Paused")), "State.Paused");
+	json_object_put(o);
+	EXPECT(drv->pause(inst, main_id, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
+	       "pause when paused: code %d %s", err.code, err.message);
+	EXPECT(drv->resume(inst, main_id, 0, &err) == 0, "resume: %s", err.message);
+	expect_event(BERTH_EV_RESUME, main_id, main_berth_id, "unpause");
+	EXPECT(state_of(main_id) == BERTH_RS_RUNNING, "state %d", state_of(main_id));
+	EXPECT(drv->resume(inst, main_id, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
+	       "resume when running: code %d %s", err.code, err.message);
+out:
+	case_end("pause/resume: PAUSED then RUNNING, events, CONFLICT when repeated");
+}
+
+static void case_rename(void)
+{
+	struct testhost_record *r;
+	char new_name[64], want[96];
+	berth_error err;
+	json_object *o;
+
+	case_begin();
+	if (!main_id || !other_id) {
+		EXPECT(false, "no containers");
+		goto out;
+	}
+	drain();
+	snprintf(new_name, sizeof(new_name), "bt-renamed-%s", run_tag);
+	EXPECT(drv->rename(inst, main_id, new_name, 0, &err) == 0, "rename: %s", err.message);
+	r = wait_event(BERTH_EV_RENAME, main_id);
+	EXPECT(r && r->name && strcmp(r->name, new_name) == 0, "rename event name %s",
+	       r && r->name ? r->name : "-");
+	EXPECT(r && r->berth_id && strcmp(r->berth_id, main_berth_id) == 0, "rename event berth id");
+	testhost_record_free(r);
+	o = direct_inspect(main_id);
+	EXPECT(o && strcmp(jstr(o, "Name") + 1, new_name) == 0, "docker name %s",
+	       o ? jstr(o, "Name") : "-");
+	json_object_put(o);
+	snprintf(main_name, sizeof(main_name), "%s", new_name);
+
+	EXPECT(drv->rename(inst, main_id, other_name, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
+	       "rename to a taken name: code %d %s", err.code, err.message);
+	diag("rename to a taken name: %s", err.message);
+
+	/* a berth name Docker refuses becomes berth-<berth id> */
+	EXPECT(drv->rename(inst, main_id, "_x", 0, &err) == 0, "rename _x: %s", err.message);
+	snprintf(want, sizeof(want), "/berth-%s", main_berth_id);
+	o = direct_inspect(main_id);
+	EXPECT(o && strcmp(jstr(o, "Name"), want) == 0, "docker name %s, wanted %s",
+	       o ? jstr(o, "Name") : "-", want);
+	json_object_put(o);
+	EXPECT(drv->rename(inst, main_id, main_name, 0, &err) == 0, "rename back: %s", err.message);
+out:
+	case_end("rename: Docker sees the new name; taken name -> CONFLICT; \"_x\" -> berth-<id>");
+}
+
+static void case_update(void)
+{
+	berth_update u;
+	berth_error err;
+	json_object *o;
+	long long swap;
+
+	case_begin();
+	if (!main_id) {
+		EXPECT(false, "no container");
+		goto out;
+	}
+	drain();
+	memset(&u, 0, sizeof(u));
+	u.size = sizeof(u);
+	u.running = true;
+
+	/* restart policy only */
+	u.mask = BERTH_UPDATE_RESTART;
+	u.restart.type = BERTH_RESTART_ON_FAILURE;
+	u.restart.max_retry_count = 3;
+	EXPECT(drv->update(inst, main_id, &u, 0, &err) == 0, "update restart: %s", err.message);
+	expect_event(BERTH_EV_UPDATE, main_id, main_berth_id, "update");
+	o = direct_inspect(main_id);
+	EXPECT(o && strcmp(jstr(o, "HostConfig.RestartPolicy.Name"), "on-failure") == 0 &&
+		       jint(o, "HostConfig.RestartPolicy.MaximumRetryCount") == 3,
+	       "RestartPolicy");
+	EXPECT(o && jint(o, "HostConfig.Memory") == 64 * MB, "memory unchanged");
+	json_object_put(o);
+
+	/* memory raised above the old swap limit (64/128 -> 256/384) */
+	u.mask = BERTH_UPDATE_RESOURCES;
+	u.previous = (berth_resources){ 64 * MB, 32 * MB, 128 * MB };
+	u.resources = (berth_resources){ 256 * MB, 32 * MB, 384 * MB };
+	EXPECT(drv->update(inst, main_id, &u, 0, &err) == 0, "raise memory: %s", err.message);
+	EXPECT(cgroup_value(main_id, "memory.limit_in_bytes") == 256 * MB, "cgroup limit %lld",
+	       cgroup_value(main_id, "memory.limit_in_bytes"));
+	if (have_memsw(main_id))
+		EXPECT(cgroup_value(main_id, "memory.memsw.limit_in_bytes") == 384 * MB,
+		       "cgroup memsw %lld", cgroup_value(main_id, "memory.memsw.limit_in_bytes"));
+
+	/* swap lowered below the old memory limit (256/384 -> 96/128) */
+	u.previous = u.resources;
+	u.resources = (berth_resources){ 96 * MB, 48 * MB, 128 * MB };
+	EXPECT(drv->update(inst, main_id, &u, 0, &err) == 0, "lower swap: %s", err.message);
+	EXPECT(cgroup_value(main_id, "memory.limit_in_bytes") == 96 * MB, "cgroup limit %lld",
+	       cgroup_value(main_id, "memory.limit_in_bytes"));
+	EXPECT(cgroup_value(main_id, "memory.soft_limit_in_bytes") == 48 * MB, "cgroup soft %lld",
+	       cgroup_value(main_id, "memory.soft_limit_in_bytes"));
+	if (have_memsw(main_id))
+		EXPECT(cgroup_value(main_id, "memory.memsw.limit_in_bytes") == 128 * MB,
+		       "cgroup memsw %lld", cgroup_value(main_id, "memory.memsw.limit_in_bytes"));
+	o = direct_inspect(main_id);
+	EXPECT(o && jint(o, "HostConfig.Memory") == 96 * MB &&
+		       jint(o, "HostConfig.MemorySwap") == 128 * MB &&
+		       jint(o, "HostConfig.MemoryReservation") == 48 * MB,
+	       "HostConfig memory");
+	json_object_put(o);
+
+	/* swap 0 ("runtime default") with a new memory limit: twice the memory, as at create */
+	u.previous = u.resources;
+	u.resources = (berth_resources){ 200 * MB, 48 * MB, 0 };
+	EXPECT(drv->update(inst, main_id, &u, 0, &err) == 0, "swap default: %s", err.message);
+	o = direct_inspect(main_id);
+	EXPECT(o && jint(o, "HostConfig.MemorySwap") == 400 * MB, "MemorySwap %lld",
+	       o ? (long long)jint(o, "HostConfig.MemorySwap") : -1LL);
+	json_object_put(o);
+
+	/* unlimited swap */
+	u.previous = u.resources;
+	u.resources = (berth_resources){ 200 * MB, 48 * MB, -1 };
+	EXPECT(drv->update(inst, main_id, &u, 0, &err) == 0, "swap -1: %s", err.message);
+	o = direct_inspect(main_id);
+	EXPECT(o && jint(o, "HostConfig.MemorySwap") == -1, "MemorySwap %lld",
+	       o ? (long long)jint(o, "HostConfig.MemorySwap") : -2LL);
+	json_object_put(o);
+	swap = cgroup_value(main_id, "memory.memsw.limit_in_bytes");
+	diag("after MemorySwap -1 the running container's memsw limit is %lld (Docker passes "
+	     "swap to the runtime only when > 0; it applies at the next start)", swap);
+
+	/* removing a limit is something Docker cannot do */
+	u.previous = u.resources;
+	u.resources = (berth_resources){ 0, 48 * MB, -1 };
+	EXPECT(drv->update(inst, main_id, &u, 0, &err) < 0 && err.code == BERTH_E_UNSUPPORTED,
+	       "remove limit: code %d %s", err.code, err.message);
+	diag("remove limit: %s", err.message);
+
+	/* a value Docker refuses: reservation above the limit */
+	u.resources = (berth_resources){ 200 * MB, 300 * MB, -1 };
+	EXPECT(drv->update(inst, main_id, &u, 0, &err) < 0 &&
+		       (err.code == BERTH_E_INVALID || err.code == BERTH_E_RUNTIME) &&
+		       strstr(err.message, "reservation"),
+	       "reservation above memory: code %d %s", err.code, err.message);
+
+	/* -1 takes effect at the next start */
+	EXPECT(drv->stop(inst, main_id, SIGTERM, 10, 0, &err) == 0, "stop: %s", err.message);
+	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
+	if (have_memsw(main_id))
+		EXPECT(cgroup_value(main_id, "memory.memsw.limit_in_bytes") > (1LL << 60),
+		       "memsw after restart %lld",
+		       cgroup_value(main_id, "memory.memsw.limit_in_bytes"));
+	EXPECT(cgroup_value(main_id, "memory.limit_in_bytes") == 200 * MB, "limit after restart");
+out:
+	case_end("update: restart policy, memory above old swap, swap below old memory, -1 swap, "
+		 "remove limit -> UNSUPPORTED");
+}
+
+static void case_oom(void)
+{
+	static const char *const oom_cmd[] = {
+		"/bin/sh", "-c", "x=0123456789abcdef; while :; do x=\"$x$x\"; done", NULL
+	};
+	berth_container_info info = { .size = sizeof(info) };
+	berth_container_spec spec;
+	struct testhost_record *r;
+	char name[64];
+	berth_error err;
+	char *id;
+	int code;
+
+	case_begin();
+	drain();
+	snprintf(name, sizeof(name), "bt-oom-%s", run_tag);
+	make_spec(&spec, "bbbbbbbb-2222-3333-4444-555555555555", name, oom_cmd);
+	spec.resources.memory = 6 * MB;
+	spec.resources.memory_swap = 6 * MB;
+	id = create(&spec, 0, &err);
+	EXPECT(id != NULL, "create: %s", err.message);
+	if (!id)
+		goto out;
+	EXPECT(drv->start(inst, id, 0, &err) == 0, "start: %s", err.message);
+	r = wait_event(BERTH_EV_OOM, id);
+	EXPECT(r != NULL, "no oom event");
+	testhost_record_free(r);
+	code = expect_event(BERTH_EV_EXIT, id, NULL, "die");
+	EXPECT(code == 137, "exit code %d", code);
+	EXPECT(drv->inspect(inst, id, &info, &err) == 0, "inspect: %s", err.message);
+	EXPECT(info.oom_killed && info.state == BERTH_RS_EXITED && info.finished_ns > 0,
+	       "oom_killed %d state %d", info.oom_killed, info.state);
+	berth_container_info_release(&info);
+	free(id);
+out:
+	case_end("OOM: 6 MB limit, a shell doubling a variable -> oom + die 137, OOMKilled");
+}
+
+static void case_missing_image(void)
+{
+	berth_container_spec spec;
+	berth_error err;
+	char name[64];
+	char *id;
+	int64_t t0;
+
+	case_begin();
+	snprintf(name, sizeof(name), "bt-noimage-%s", run_tag);
+	make_spec(&spec, "cccccccc-2222-3333-4444-555555555555", name, loop_cmd);
+	spec.image = "berth-no-such-image:1";
+	t0 = mono_ms();
+	id = create(&spec, 0, &err);
+	EXPECT(id == NULL, "created a container from a missing image");
+	EXPECT(strstr(err.message, "pull docker.io/library/berth-no-such-image:1: ") != NULL,
+	       "message: %s", err.message);
+	diag("pull (%lld ms): code %s: %s", (long long)(mono_ms() - t0), berth_code_name(err.code),
+	     err.message);
+	free(id);
+	id = create(&spec, BERTH_CREATE_NO_PULL, &err);
+	EXPECT(id == NULL && err.code == BERTH_E_NOT_FOUND &&
+		       strstr(err.message, "berth-no-such-image:1"),
+	       "NO_PULL: code %d %s", err.code, err.message);
+	free(id);
+	case_end("missing image: pull fails naming the image; NO_PULL -> NOT_FOUND");
+}
+
+struct list_seen {
+	bool main, other, unlabelled;
+	int n;
+	const char *unlabelled_id;
+};
+
+static int list_cb(void *ud, const berth_container_info *info)
+{
+	struct list_seen *s = ud;
+
+	s->n++;
+	if (main_id && strcmp(info->native_id, main_id) == 0)
+		s->main = info->berth_id && strcmp(info->berth_id, main_berth_id) == 0;
+	if (other_id && strcmp(info->native_id, other_id) == 0)
+		s->other = true;
+	if (s->unlabelled_id && strcmp(info->native_id, s->unlabelled_id) == 0)
+		s->unlabelled = true;
+	return 0;
+}
+
+static int list_stop_cb(void *ud, const berth_container_info *info)
+{
+	return 42;
+}
+
+static void case_list(void)
+{
+	struct list_seen seen = { 0 };
+	char body[512], path[128];
+	berth_error err;
+	json_object *o;
+	const char *id;
+
+	case_begin();
+	snprintf(body, sizeof(body), "{\"Image\":\"%s\",\"Cmd\":[\"true\"]}", image);
+	snprintf(path, sizeof(path), "/containers/create?name=bt-unlabelled-%s", run_tag);
+	EXPECT(direct("POST", path, body, &o) == 201, "direct create failed");
+	id = jstr(o, "Id");
+	track(id);
+	seen.unlabelled_id = id;
+	EXPECT(drv->list(inst, list_cb, &seen, 0, &err) == 0, "list: %s", err.message);
+	EXPECT(seen.main && seen.other, "berth containers missing (main %d other %d)", seen.main,
+	       seen.other);
+	EXPECT(!seen.unlabelled, "the unlabelled container was listed");
+	diag("list returned %d containers", seen.n);
+	EXPECT(drv->list(inst, list_stop_cb, NULL, 0, &err) == 42, "callback's value not returned");
+	json_object_put(o);
+	case_end("list: berth-labelled containers only; callback's non-zero stops the walk");
+}
+
+static void case_remove(void)
+{
+	berth_container_info info = { .size = sizeof(info) };
+	berth_error err;
+	json_object *o;
+
+	case_begin();
+	if (!main_id) {
+		EXPECT(false, "no container");
+		goto out;
+	}
+	drain();
+	EXPECT(state_of(main_id) == BERTH_RS_RUNNING, "not running");
+	EXPECT(drv->remove(inst, main_id, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
+	       "remove running: code %d %s", err.code, err.message);
+	diag("remove running: %s", err.message);
+	EXPECT(drv->remove(inst, main_id, BERTH_REMOVE_FORCE, &err) == 0, "force remove: %s",
+	       err.message);
+	expect_event(BERTH_EV_DESTROY, main_id, main_berth_id, "destroy");
+	o = direct_inspect(main_id);
+	EXPECT(o == NULL, "container still there");
+	json_object_put(o);
+	EXPECT(drv->inspect(inst, main_id, &info, &err) < 0 && err.code == BERTH_E_NOT_FOUND,
+	       "inspect removed: code %d %s", err.code, err.message);
+	diag("inspect removed: %s", err.message);
+	EXPECT(drv->remove(inst, main_id, 0, &err) < 0 && err.code == BERTH_E_NOT_FOUND,
+	       "remove removed: code %d", err.code);
+out:
+	case_end("remove: running -> CONFLICT, force -> gone (destroy event), then NOT_FOUND");
+}
+
+struct worker {
+	int ok, failed;
+	char message[BERTH_ERROR_MESSAGE_MAX];
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 0; i < 50; i++) {
+		berth_container_info info = { .size = sizeof(info) };
+		berth_error err;
+
+		if (drv->inspect(inst, other_id, &info, &err) == 0 &&
+		    strcmp(info.native_id, other_id) == 0) {
+			w->ok++;
+		} else {
+			w->failed++;
+			snprintf(w->message, sizeof(w->message), "%s", err.message);
+		}
+		berth_container_info_release(&info);
+	}
+	return NULL;
+}
+
+static void case_concurrency_latency(void)
+{
+	enum { N = 300 };
+	berth_container_info info;
+	berth_error err;
+	double t0, mod_us, direct_us;
+	char path[256];
+	json_object *o;
+
+	case_begin();
+	if (!other_id) {
+		EXPECT(false, "no container");
+		goto out;
+	}
+	/* warm both */
+	snprintf(path, sizeof(path), "/containers/%s/json", other_id);
+	for (int i = 0; i < 20; i++) {
+		info = (berth_container_info){ .size = sizeof(info) };
+		drv->inspect(inst, other_id, &info, &err);
+		berth_container_info_release(&info);
+		direct("GET", path, NULL, &o);
+		json_object_put(o);
+	}
+	t0 = mono_us();
+	for (int i = 0; i < N; i++) {
+		info = (berth_container_info){ .size = sizeof(info) };
+		EXPECT(drv->inspect(inst, other_id, &info, &err) == 0, "inspect: %s", err.message);
+		berth_container_info_release(&info);
+	}
+	mod_us = (mono_us() - t0) / N;
+	t0 = mono_us();
+	for (int i = 0; i < N; i++) {
+		direct("GET", path, NULL, &o);
+		json_object_put(o);
+	}
+	direct_us = (mono_us() - t0) / N;
+	diag("inspect via the module: %.0f us/op; the same GET + JSON parse with a reused "
+	     "libcurl handle: %.0f us/op; added by the module: %.0f us",
+	     mod_us, direct_us, mod_us - direct_us);
+
+	/* 8 threads at once */
+	{
+		pthread_t t[8];
+		struct worker w[8];
+		int ok = 0, failed = 0;
+
+		memset(w, 0, sizeof(w));
+		t0 = mono_us();
+		for (int i = 0; i < 8; i++)
+			pthread_create(&t[i], NULL, worker_main, &w[i]);
+		for (int i = 0; i < 8; i++) {
+			pthread_join(t[i], NULL);
+			ok += w[i].ok;
+			failed += w[i].failed;
+			if (w[i].failed)
+				diag("worker %d: %s", i, w[i].message);
+		}
+		EXPECT(failed == 0 && ok == 400, "concurrent inspects: %d ok, %d failed", ok, failed);
+		diag("8 threads x 50 inspects: %.0f us wall per op", (mono_us() - t0) / 400);
+	}
+out:
+	case_end("concurrent ops from 8 threads; latency of the module vs direct libcurl");
+}
+
+static void case_dockerd_restart(void)
+{
+	char script[1024];
+	const char *env_script = getenv("BERTH_TEST_DOCKERD_SH");
+	struct testhost_record *r;
+	berth_container_spec spec;
+	berth_container_info info = { .size = sizeof(info) };
+	berth_error err;
+	char name[64];
+	char *id = NULL;
+	int64_t t0;
+	int rc;
+
+	case_begin();
+	snprintf(script, sizeof(script), "%s",
+		 env_script ? env_script : BERTH_TOP_SRCDIR "/tests/integration/lib/dockerd.sh");
+	if (access(script, R_OK) != 0) {
+		EXPECT(false, "no peer script at %s (set BERTH_TEST_DOCKERD_SH)", script);
+		goto out;
+	}
+	drain();
+	t0 = mono_ms();
+	rc = run_script(script, "stop");
+	EXPECT(rc == 0, "dockerd.sh stop: %d", rc);
+	r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 20000);
+	EXPECT(r && !r->reachable, "no backend_status(false)");
+	if (r) {
+		diag("status(false) after %lld ms: %s", (long long)(mono_ms() - t0),
+		     r->text ? r->text : "");
+		testhost_record_free(r);
+	}
+	EXPECT(drv->inspect(inst, other_id ? other_id : "x", &info, &err) < 0 &&
+		       err.code == BERTH_E_UNAVAILABLE && strstr(err.message, "is unreachable"),
+	       "inspect while down: code %d %s", err.code, err.message);
+	diag("inspect while down: %s", err.message);
+	berth_container_info_release(&info);
+
+	t0 = mono_ms();
+	rc = run_script(script, "start");
+	EXPECT(rc == 0, "dockerd.sh start: %d", rc);
+	r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 20000);
+	EXPECT(r && r->reachable, "no backend_status(true)");
+	diag("status(true) %lld ms after dockerd.sh start began", (long long)(mono_ms() - t0));
+	testhost_record_free(r);
+	EXPECT(((drv->capabilities(inst) & BERTH_CAP_STOP_SIGNAL) != 0) == (api_minor >= 42),
+	       "capabilities after reconnect");
+
+	/* events flow again */
+	snprintf(name, sizeof(name), "bt-after-%s", run_tag);
+	make_spec(&spec, "dddddddd-2222-3333-4444-555555555555", name, loop_cmd);
+	id = create(&spec, 0, &err);
+	EXPECT(id != NULL, "create after restart: %s", err.message);
+	if (id) {
+		expect_event(BERTH_EV_CREATE, id, "dddddddd-2222-3333-4444-555555555555", "create");
+		EXPECT(drv->start(inst, id, 0, &err) == 0, "start: %s", err.message);
+		expect_event(BERTH_EV_START, id, NULL, "start");
+		EXPECT(drv->remove(inst, id, BERTH_REMOVE_FORCE, &err) == 0, "remove: %s",
+		       err.message);
+		expect_event(BERTH_EV_DESTROY, id, NULL, "destroy");
+	}
+	free(id);
+out:
+	case_end("dockerd restart: status false, ops UNAVAILABLE, status true, events flow again");
+}
+
+static void case_close(void)
+{
+	int64_t t0;
+
+	case_begin();
+	t0 = mono_ms();
+	drv->close(inst);
+	inst = NULL;
+	diag("close() with a connected event stream took %lld ms", (long long)(mono_ms() - t0));
+	EXPECT(mono_ms() - t0 < 500, "close took %lld ms", (long long)(mono_ms() - t0));
+	case_end("close() ends the event thread promptly");
+}
+
+int main(int argc, char **argv)
+{
+	json_object *v;
+	berth_error err;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	sock = getenv("BERTH_TEST_DOCKER_SOCK");
+	image = getenv("BERTH_TEST_IMAGE");
+	if (argc < 2 || !sock || !image) {
+		fprintf(stderr, "usage: BERTH_TEST_DOCKER_SOCK=... BERTH_TEST_IMAGE=... %s "
+				"path/to/docker.so\n", argv[0]);
+		printf("# skipped: environment missing (source $BERTH_TEST_RUN/dockerd.env)\n");
+		return 77;
+	}
+	snprintf(run_tag, sizeof(run_tag), "%d", (int)getpid());
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (direct("GET", "/version", NULL, &v) != 200) {
+		printf("not ok - dockerd at %s answers GET /version\n", sock);
+		return 1;
+	}
+	api_minor = atoi(jstr(v, "ApiVersion") + 2);
+	printf("# dockerd %s, API %s (min %s)\n", jstr(v, "Version"), jstr(v, "ApiVersion"),
+	       jstr(v, "MinAPIVersion"));
+	json_object_put(v);
+
+	th = testhost_new("test:docker", NULL);
+	case_begin();
+	EXPECT(testhost_load(th, argv[1], &err) == 0, "load %s: %s", argv[1], err.message);
+	drv = testhost_backend_driver(th, "docker");
+	EXPECT(drv != NULL, "no driver \"docker\" registered");
+	if (!case_end("module loads and registers the docker driver")) {
+		testhost_free(th);
+		return 1;
+	}
+
+	case_settings();
+	case_down_at_open();
+	case_pinned();
+	case_open();
+	if (inst) {
+		case_create();
+		case_start();
+		case_kill();
+		case_restart_policy();
+		case_stop();
+		case_pause();
+		case_rename();
+		case_update();
+		case_oom();
+		case_missing_image();
+		case_list();
+		case_remove();
+		case_concurrency_latency();
+		case_dockerd_restart();
+		case_close();
+	}
+	cleanup_containers();
+	free(main_id);
+	free(other_id);
+	if (inst)
+		drv->close(inst);
+	testhost_free(th);
+	if (direct_handle)
+		curl_easy_cleanup(direct_handle);
+	curl_global_cleanup();
+	printf("# %d passed, %d failed\n", n_ok, n_fail);
+	return n_fail ? 1 : 0;
+}
