@@ -151,8 +151,9 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
 	if (m->cfg.protocol != MQTT_PROTOCOL_V5)
 		props = NULL;
 	rc = mosquitto_publish_v5(m->mosq, &mid, topic, (int)len, payload, qos, false, props);
-	if (rc == MOSQ_ERR_NO_CONN && qos > 0) {
-		/* libmosquitto keeps QoS 1 messages and sends them after the reconnect */
+	if (qos > 0 && (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO)) {
+		/* libmosquitto queued the QoS 1 message before it tried to send it, and sends
+		 * it again after the reconnect */
 		mqtt_log(m, BERTH_LOG_DEBUG, "not connected: %s (mid %d) waits for the reconnect",
 			 topic, mid);
 		rc = MOSQ_ERR_SUCCESS;
