@@ -21,6 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <mosquitto.h>
 
 #include "testhost.h"
@@ -112,6 +116,7 @@ static int broker(const char *action)
 	pid_t pid = fork();
 
 	if (pid == 0) {
+		dup2(2, 1); /* stdout is the test report */
 		execl("/bin/bash", "bash", script, action, (char *)NULL);
 		_exit(127);
 	}
@@ -927,6 +932,67 @@ out:
 	inst_close(&in);
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A peer that accepts TCP connections (the kernel's backlog) and never says a word. */
+static int silent_listener(int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 8) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static void case_silent_broker(const char *scheme)
+{
+	struct testhost_record *r = NULL;
+	int port = 0, fd = silent_listener(&port);
+	berth_error err;
+	struct inst in;
+	bool ok = true;
+	double t0, took;
+	char *name;
+
+	memset(&in, 0, sizeof(in));
+	EXPECT(fd >= 0, "cannot listen: %s", strerror(errno));
+	EXPECT(inst_open(&in, "test:silent", NULL, true, &err,
+			 "url = \"%s://127.0.0.1:%d\"; keepalive = 5; %s%s%s", scheme, port,
+			 strcmp(scheme, "mqtts") == 0 ? "ca_file = \"" : "",
+			 strcmp(scheme, "mqtts") == 0 ? certs : "",
+			 strcmp(scheme, "mqtts") == 0 ? "/ca.crt\";" : ""),
+	       "open: %s", err.message);
+	r = wait_online(&in, QUIET_MS);
+	EXPECT(!r, "online with a silent peer");
+	EXPECT(send_event(&in, "test:silent", NULL, "{}", &err) == 0, "%s", err.message);
+	t0 = now_s();
+	inst_close(&in);
+	took = now_s() - t0;
+	diag("%s: close() with a silent peer took %.2f s", scheme, took);
+	EXPECT(took < 6.0, "close() took %.1f s", took);
+out:
+	name = fmt("%s peer that never answers: not online, close() returns promptly", scheme);
+	report(ok, name);
+	free(name);
+	testhost_record_free(r);
+	inst_close(&in);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void case_identity(void)
 {
 	const char *gw1 = "org.test:gw1:edge:containers", *gw2 = "org.test:gw2:edge:containers";
@@ -1120,6 +1186,8 @@ int main(int argc, char **argv)
 	case_persistent_session("5");
 	case_tls();
 	case_broker_down_at_start();
+	case_silent_broker("mqtt");
+	case_silent_broker("mqtts");
 	case_identity();
 	case_broker_restart("3.1.1");
 	case_broker_restart("5");

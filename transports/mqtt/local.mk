@@ -29,3 +29,4 @@ transports_mqtt_test_mqtt_topics_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(MQTT_DE
 transports_mqtt_test_mqtt_topics_LDADD = $(CUNIT_LIBS) $(JSONC_LIBS)
 endif
 endif
+EXTRA_DIST += transports/mqtt/README.md

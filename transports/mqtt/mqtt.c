@@ -31,7 +31,8 @@ static void mqtt_free(struct mqtt *m)
 {
 	if (!m)
 		return;
-	mqtt_conn_shutdown(m);
+	if (!mqtt_conn_shutdown(m))
+		return; /* its thread still runs: leave the instance to it (shutdown only) */
 	mqtt_config_clear(&m->cfg);
 	free(m->thing_id);
 	free(m->tenant);

@@ -26,6 +26,8 @@
 #define MQTT_FLUSH_TIMEOUT_MS 2000
 /* close(): how long to wait for the network thread after DISCONNECT. */
 #define MQTT_DISCONNECT_TIMEOUT_MS 2000
+/* close(): how long to wait for the network thread to end after that. */
+#define MQTT_JOIN_TIMEOUT_S 3
 
 /* The instance's configuration, read and checked by open() (mqtt_settings.c). */
 struct mqtt_config {
@@ -104,7 +106,9 @@ void mqtt_config_clear(struct mqtt_config *cfg);
 /* mqtt_conn.c */
 int mqtt_conn_setup(struct mqtt *m, berth_error *err);
 int mqtt_conn_start(struct mqtt *m, berth_error *err);
-void mqtt_conn_shutdown(struct mqtt *m);
+/* Flushes (bounded), disconnects and joins the network thread; false when the thread
+ * had to be left behind (then `m` must not be freed). */
+bool mqtt_conn_shutdown(struct mqtt *m);
 /* Publishes (any thread); QoS 1 messages published while disconnected stay queued in
  * libmosquitto and go out after the reconnect. */
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, int qos,

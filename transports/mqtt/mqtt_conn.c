@@ -93,6 +93,16 @@ static const char *describe_rc(int rc, int saved_errno)
 	}
 }
 
+static bool flag(struct mqtt *m, bool *f)
+{
+	bool v;
+
+	pthread_mutex_lock(&m->lock);
+	v = *f;
+	pthread_mutex_unlock(&m->lock);
+	return v;
+}
+
 /* ---- host notifications (never with the lock held) ------------------------------------ */
 
 void mqtt_report_online(struct mqtt *m)
@@ -332,6 +342,8 @@ static void on_log(struct mosquitto *mosq, void *obj, int level, const char *str
 {
 	struct mqtt *m = obj;
 
+	if (flag(m, &m->closing)) /* close() may have left this thread behind */
+		return;
 	/* OpenSSL's reason ("certificate verify failed") is only ever logged */
 	if ((level & MOSQ_LOG_ERR) && strncmp(str, "OpenSSL Error", 13) == 0) {
 		const char *reason = strrchr(str, ':');
@@ -434,16 +446,6 @@ static bool backoff_wait(struct mqtt *m, unsigned seconds)
 	return !closing;
 }
 
-static bool flag(struct mqtt *m, bool *f)
-{
-	bool v;
-
-	pthread_mutex_lock(&m->lock);
-	v = *f;
-	pthread_mutex_unlock(&m->lock);
-	return v;
-}
-
 static void *net_thread(void *arg)
 {
 	struct mqtt *m = arg;
@@ -534,30 +536,45 @@ static bool thread_finished(struct mqtt *m)
 	return m->thread_done;
 }
 
-void mqtt_conn_shutdown(struct mqtt *m)
+bool mqtt_conn_shutdown(struct mqtt *m)
 {
+	struct timespec until;
 	size_t unacked;
+	bool connected;
+	int rc;
 
 	if (m->thread_started) {
 		wait_until(m, flushed, MQTT_FLUSH_TIMEOUT_MS);
 		pthread_mutex_lock(&m->lock);
 		unacked = m->pending.n;
+		connected = m->connected;
 		m->closing = true;
 		pthread_cond_broadcast(&m->cond);
 		pthread_mutex_unlock(&m->lock);
 		if (unacked)
 			mqtt_log(m, BERTH_LOG_WARNING,
 				 "closing with %zu message(s) the broker has not acknowledged", unacked);
-		mosquitto_disconnect(m->mosq);
-		if (!wait_until(m, thread_finished, MQTT_DISCONNECT_TIMEOUT_MS)) {
+		/* a DISCONNECT only makes sense after the CONNACK */
+		if (!connected || mosquitto_disconnect(m->mosq) != MOSQ_ERR_SUCCESS ||
+		    !wait_until(m, thread_finished, MQTT_DISCONNECT_TIMEOUT_MS)) {
 			pthread_mutex_lock(&m->lock);
 			m->quit = true;
 			pthread_cond_broadcast(&m->cond);
 			pthread_mutex_unlock(&m->lock);
 		}
-		/* mosquitto_loop() returns within its 1 s timeout; a connect() to a host that
-		 * does not answer may take longer (the kernel's SYN retries). */
-		pthread_join(m->thread, NULL);
+		/* mosquitto_loop() returns within its 1 s timeout, but a connect() to an address
+		 * that drops SYNs blocks for the kernel's connect timeout (minutes): then leave
+		 * the thread and this instance behind rather than hold up the shutdown. */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += MQTT_JOIN_TIMEOUT_S;
+		rc = pthread_timedjoin_np(m->thread, NULL, &until);
+		if (rc != 0) {
+			mqtt_log(m, BERTH_LOG_WARNING,
+				 "the network thread is stuck connecting to %s:%d; left behind",
+				 m->cfg.url.host, m->cfg.url.port);
+			pthread_detach(m->thread);
+			return false;
+		}
 		m->thread_started = false;
 	}
 	if (m->mosq) {
@@ -567,4 +584,5 @@ void mqtt_conn_shutdown(struct mqtt *m)
 	mosquitto_property_free_all(&m->connect_props);
 	mids_free(&m->pending);
 	mids_free(&m->early);
+	return true;
 }
