@@ -161,7 +161,8 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
 	if (m->cfg.protocol != MQTT_PROTOCOL_V5)
 		props = NULL;
 	rc = mosquitto_publish_v5(m->mosq, &mid, topic, (int)len, payload, qos, false, props);
-	if (qos > 0 && (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO)) {
+	if (qos > 0 &&
+	    (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO)) {
 		/* libmosquitto queued the QoS 1 message before it tried to send it, and sends
 		 * it again after the reconnect */
 		mqtt_log(m, BERTH_LOG_DEBUG, "not connected: %s (mid %d) waits for the reconnect",
@@ -458,8 +459,8 @@ static void *net_thread(void *arg)
 	while (!flag(m, &m->closing) && !flag(m, &m->quit)) {
 		set_last_error(m, "%s", "");
 		errno = 0;
-		rc = mosquitto_connect_bind_v5(m->mosq, c->url.host, c->url.port, c->keepalive, NULL,
-					       m->connect_props);
+		rc = mosquitto_connect_bind_v5(m->mosq, c->url.host, c->url.port, c->keepalive,
+					       NULL, m->connect_props);
 		saved_errno = errno;
 		if (rc == MOSQ_ERR_SUCCESS) {
 			while (!flag(m, &m->quit) &&

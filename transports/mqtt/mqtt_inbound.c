@@ -55,8 +55,9 @@ static void on_command(struct mqtt *m, const struct mosquitto_message *msg,
 
 	rc = mqtt_topic_parse_command(msg->topic, &t);
 	if (rc != 0) {
-		mqtt_log(m, rc < 0 ? BERTH_LOG_WARNING : BERTH_LOG_DEBUG, "dropped a message on %s: %s",
-			 msg->topic, rc < 0 ? "out of memory" : "not a command topic");
+		mqtt_log(m, rc < 0 ? BERTH_LOG_WARNING : BERTH_LOG_DEBUG,
+			 "dropped a message on %s: %s", msg->topic,
+			 rc < 0 ? "out of memory" : "not a command topic");
 		return;
 	}
 	if (mqtt_subject_ignored(t.subject)) {
@@ -113,9 +114,10 @@ void mqtt_on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_m
 	if (!msg || !msg->topic)
 		return;
 	if (strcmp(msg->topic, MQTT_TOPIC_IDENTITY_RESPONSE) == 0) {
+		size_t len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
+
 		if (!m->cfg.thing_id)
-			mqtt_identity_on_response(m, msg->payload,
-						  msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
+			mqtt_identity_on_response(m, msg->payload, len);
 		return;
 	}
 	on_command(m, msg, props);

@@ -322,8 +322,8 @@ static int read_all(const berth_host *host, const berth_settings *s, struct mqtt
 		rc = berth_error_set(err, BERTH_E_INVALID,
 				     "agent identity (thing_id \"%s\", device_id \"%s\", tenant \"%s\") "
 				     "cannot be used in MQTT topics: '/', '+' and '#' are not allowed",
-				     cfg->thing_id ? cfg->thing_id : "", cfg->device_id ? cfg->device_id : "",
-				     cfg->tenant ? cfg->tenant : "");
+				     cfg->thing_id ? cfg->thing_id : "",
+				     cfg->device_id ? cfg->device_id : "", cfg->tenant ? cfg->tenant : "");
 		goto out;
 	}
 	if (!cfg->client_id && default_client_id(cfg, err) < 0)
