@@ -1,3 +1,4 @@
 # Integration tests against real peers.
 include $(srcdir)/tests/integration/mqtt.mk
 include $(srcdir)/tests/integration/docker.mk
+include $(srcdir)/tests/integration/amqp.mk

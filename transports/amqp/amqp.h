@@ -162,6 +162,8 @@ struct amqp {
 	bool linger;
 	bool exit_loop;
 	bool rx_discard;               /* draining an over-sized incoming delivery */
+	int credit_owed;               /* commands settled, credit not granted again yet */
+	bool settled_in_batch;         /* a command was settled in the current batch */
 	unsigned long attempts;        /* connection attempts, for logs */
 };
 

@@ -372,10 +372,35 @@ static bool inbound_stopped(struct amqp *a)
 	return stopped;
 }
 
+/*
+ * Credit for a settled command is granted in a later batch than the settlement: proton
+ * writes a batch's flow frames before its dispositions, and a peer that saw the credit
+ * first would count more than `credit` commands outstanding.
+ */
 static void replenish(struct amqp *a, pn_link_t *l)
 {
-	if (l == a->receiver && (pn_link_state(l) & PN_LOCAL_ACTIVE) && !inbound_stopped(a))
-		pn_link_flow(l, 1);
+	if (l == a->receiver) {
+		a->credit_owed++;
+		a->settled_in_batch = true;
+	}
+}
+
+static void grant_credit(struct amqp *a)
+{
+	pn_link_t *l = a->receiver;
+
+	if (!a->credit_owed)
+		return;
+	if (!l || !(pn_link_state(l) & PN_LOCAL_ACTIVE) || inbound_stopped(a)) {
+		a->credit_owed = 0;
+		return;
+	}
+	if (a->settled_in_batch) {
+		pn_connection_wake(a->conn); /* grant it in the next batch */
+		return;
+	}
+	pn_link_flow(l, a->credit_owed);
+	a->credit_owed = 0;
 }
 
 static void settle_command(struct amqp *a, pn_delivery_t *d, uint64_t outcome,
@@ -662,6 +687,7 @@ static void connection_lost(struct amqp *a, pn_transport_t *t)
 	a->anon = NULL;
 	a->remote_open = false;
 	a->rx_discard = false;
+	a->credit_owed = 0;
 
 	if (shutdown) {
 		alog(a, BERTH_LOG_DEBUG, "disconnected");
@@ -842,6 +868,7 @@ static void after_batch(struct amqp *a, bool conn_batch)
 				if (a->remote_open)
 					go_online(a);
 			}
+			grant_credit(a);
 			pump(a);
 		}
 	} else if (a->conn) {
@@ -861,6 +888,7 @@ void *connection_thread(void *arg)
 		bool conn_batch = false, shutdown;
 		pn_event_t *e;
 
+		a->settled_in_batch = false;
 		pthread_mutex_lock(&a->lock);
 		shutdown = a->shutdown;
 		pthread_mutex_unlock(&a->lock);

@@ -263,8 +263,8 @@ int message_decode_command(const char *bytes, size_t len, struct amqp_command *c
 		snprintf(why, why_len, "out of memory");
 		return -1;
 	}
-	if (len == 0) {
-		snprintf(why, why_len, "empty transfer: not an AMQP message");
+	if (len == 0 || bytes[0] != 0x00) { /* every section starts with a descriptor */
+		snprintf(why, why_len, "not an AMQP 1.0 message");
 		goto out;
 	}
 	if (pn_message_decode(m, bytes, len) != 0) {
