@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* berthd: command line. */
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -40,6 +41,10 @@ int main(int argc, char **argv)
 	};
 	const char *config = BERTH_CONF_FILE;
 	int check = 0, opt;
+
+	/* One malloc arena: worker threads come and go, and a per-thread arena each would
+	 * keep its pages dirty long after the burst that created it. */
+	mallopt(M_ARENA_MAX, 1);
 
 	while ((opt = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
 		switch (opt) {

@@ -5,7 +5,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "queue.h"
@@ -13,6 +15,15 @@
 #define LANE_BUCKETS 256
 #define WORKER_IDLE_SECONDS 30
 #define WORKER_STACK_SIZE (512 * 1024)
+
+/* Workers run on stacks of our own: glibc keeps the stacks of exited threads cached and
+ * dirty, so a burst of 20 parallel stops would raise the idle footprint for good. A
+ * retired worker is joined and its stack unmapped by the next worker that wakes up. */
+struct worker {
+	pthread_t tid;
+	void *stack;
+	struct worker *next;
+};
 
 /* All jobs of one key; on the ready list while it has jobs and none of them runs. */
 struct lane {
@@ -32,6 +43,7 @@ static size_t ready_count;
 static size_t counted_jobs, pending_jobs;
 static int threads, idle_threads, max_threads = 32, limit_jobs = 1024;
 static bool accepting = true, exiting;
+static struct worker *retired; /* exited, waiting to be joined */
 
 static unsigned hash_key(const char *key)
 {
@@ -96,8 +108,12 @@ static struct lane *ready_pop(void)
 	return l;
 }
 
+static void reap_retired(void);
+
 static void *worker(void *arg)
 {
+	struct worker *self = arg;
+
 	pthread_mutex_lock(&lock);
 	for (;;) {
 		struct lane *l;
@@ -112,8 +128,13 @@ static void *worker(void *arg)
 			idle_threads++;
 			rc = pthread_cond_timedwait(&work_cond, &lock, &deadline);
 			idle_threads--;
-			if (rc == ETIMEDOUT && !ready_head)
-				goto out; /* shrink the pool */
+			if (rc == ETIMEDOUT && !ready_head) {
+				if (threads > 1)
+					goto out; /* shrink the pool; the last one stays */
+				pthread_mutex_unlock(&lock);
+				reap_retired();
+				pthread_mutex_lock(&lock);
+			}
 		}
 		if (!ready_head && exiting)
 			break;
@@ -148,27 +169,62 @@ static void *worker(void *arg)
 	}
 out:
 	threads--;
+	self->next = retired;
+	retired = self;
 	pthread_cond_broadcast(&idle_cond);
 	pthread_mutex_unlock(&lock);
 	return NULL;
 }
 
+/* Joins retired workers and unmaps their stacks; never called with the lock held. */
+static void reap_retired(void)
+{
+	struct worker *w;
+
+	pthread_mutex_lock(&lock);
+	w = retired;
+	retired = NULL;
+	pthread_mutex_unlock(&lock);
+	while (w) {
+		struct worker *next = w->next;
+
+		pthread_join(w->tid, NULL);
+		munmap(w->stack, WORKER_STACK_SIZE);
+		free(w);
+		w = next;
+	}
+}
+
 /* Called with the lock held. */
 static void spawn_worker_if_needed(void)
 {
+	long page = sysconf(_SC_PAGESIZE);
 	pthread_attr_t attr;
-	pthread_t tid;
+	struct worker *w;
 
 	/* Every ready lane needs a thread; idle ones will take some of them. */
 	if (ready_count <= (size_t)idle_threads || threads >= max_threads)
 		return;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return;
+	w->stack = mmap(NULL, WORKER_STACK_SIZE, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (w->stack == MAP_FAILED) {
+		free(w);
+		return;
+	}
+	mprotect(w->stack, (size_t)page, PROT_NONE); /* guard page: overflow faults */
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, WORKER_STACK_SIZE);
-	if (pthread_create(&tid, &attr, worker, NULL) == 0)
+	pthread_attr_setstack(&attr, w->stack, WORKER_STACK_SIZE);
+	if (pthread_create(&w->tid, &attr, worker, w) == 0) {
 		threads++;
-	else if (threads == 0)
-		log_err("queue: cannot start a worker thread");
+	} else {
+		if (threads == 0)
+			log_err("queue: cannot start a worker thread");
+		munmap(w->stack, WORKER_STACK_SIZE);
+		free(w);
+	}
 	pthread_attr_destroy(&attr);
 }
 
@@ -315,6 +371,9 @@ void queue_shutdown(int timeout_ms)
 	exiting = true;
 	pthread_cond_broadcast(&work_cond);
 	wait_until(no_threads, 10000);
+	pthread_mutex_unlock(&lock);
+	reap_retired();
+	pthread_mutex_lock(&lock);
 	ready_head = ready_tail = NULL;
 	ready_count = 0;
 	for (unsigned b = 0; b < LANE_BUCKETS; b++) {
