@@ -371,7 +371,7 @@ struct testhost_record *testhost_wait(struct testhost *th, int kind,
 		for (; *pp; prev = *pp, pp = &(*pp)->next) {
 			struct record_node *n = *pp;
 
-			if (n->rec->kind != kind || (match && !match(n->rec, arg)))
+			if ((int)n->rec->kind != kind || (match && !match(n->rec, arg)))
 				continue;
 			found = n->rec;
 			*pp = n->next;
@@ -416,7 +416,7 @@ size_t testhost_pending(struct testhost *th, int kind)
 
 	pthread_mutex_lock(&th->lock);
 	for (struct record_node *p = th->head; p; p = p->next)
-		n += p->rec->kind == kind;
+		n += (int)p->rec->kind == kind;
 	pthread_mutex_unlock(&th->lock);
 	return n;
 }
