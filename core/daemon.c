@@ -247,6 +247,14 @@ static int start(struct daemon *d, berth_error *err)
 		return -1;
 	if (store_open(a->state_dir, err) < 0)
 		return -1;
+	if (!a->thing_id) {
+		char thing[IDENTITY_MAX], tenant[IDENTITY_MAX];
+
+		if (store_load_identity(thing, sizeof(thing), tenant, sizeof(tenant))) {
+			identity_set(thing, tenant);
+			log_info("serving thing %s, as last learned", thing);
+		}
+	}
 	twin_init();
 	store_load(load_record, NULL);
 	log_info("%zu containers in %s", containers_count(), a->state_dir);

@@ -12,6 +12,7 @@
 #include "monitor.h"
 #include "queue.h"
 #include "registry.h"
+#include "store.h"
 #include "transports.h"
 #include "twin.h"
 
@@ -53,11 +54,18 @@ static void host_transport_online(berth_transport_handle *t, const berth_identit
 	berth_error err;
 
 	if (id && id->thing_id && *id->thing_id) {
-		if (!identity_thing(known, sizeof(known)) || strcmp(known, id->thing_id) != 0)
+		bool changed = !identity_thing(known, sizeof(known)) ||
+			       strcmp(known, id->thing_id) != 0;
+
+		identity_set(id->thing_id, id->tenant);
+		if (changed) {
 			log_notice("serving thing %s%s%s (learned by %s)", id->thing_id,
 				   id->tenant ? " of tenant " : "", id->tenant ? id->tenant : "",
 				   t->name);
-		identity_set(id->thing_id, id->tenant);
+			/* Remembered only when learned: a configured id always wins. */
+			if (!agent.thing_id && store_save_identity(id->thing_id, id->tenant) < 0)
+				log_warn("cannot save the learned identity");
+		}
 	}
 	transport_set_online(t, true);
 	log_info("transport %s is online", t->name);

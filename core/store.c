@@ -224,3 +224,38 @@ int store_save_announced(json_object *ids)
 	return text ? store_write_atomic(state_dirfd, "features.json", text, strlen(text))
 		    : -ENOMEM;
 }
+
+int store_save_identity(const char *thing_id, const char *tenant)
+{
+	json_object *o = json_object_new_object();
+	const char *text;
+	int rc;
+
+	json_object_object_add(o, "thingId", json_object_new_string(thing_id));
+	if (tenant && *tenant)
+		json_object_object_add(o, "tenant", json_object_new_string(tenant));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	rc = text ? store_write_atomic(state_dirfd, "identity.json", text, strlen(text)) : -ENOMEM;
+	json_object_put(o);
+	return rc;
+}
+
+bool store_load_identity(char *thing_id, size_t thing_len, char *tenant, size_t tenant_len)
+{
+	char *text = read_file_at(state_dirfd, "identity.json");
+	json_object *o = text ? json_tokener_parse(text) : NULL, *v;
+	bool found = false;
+
+	free(text);
+	if (o && json_object_object_get_ex(o, "thingId", &v) &&
+	    json_object_is_type(v, json_type_string) && json_object_get_string_len(v) > 0) {
+		snprintf(thing_id, thing_len, "%s", json_object_get_string(v));
+		tenant[0] = '\0';
+		if (json_object_object_get_ex(o, "tenant", &v) &&
+		    json_object_is_type(v, json_type_string))
+			snprintf(tenant, tenant_len, "%s", json_object_get_string(v));
+		found = true;
+	}
+	json_object_put(o);
+	return found;
+}
