@@ -150,7 +150,9 @@ static int docker_open(const berth_host *host, const berth_settings *settings,
 
 	/* dockerd being down is not an error: say so and let the event thread retry */
 	berth_error_clear(&e);
-	if (docker_negotiate(d, &e) < 0) {
+	if (docker_negotiate_within(d, docker_timeout_ms(d) < DOCKER_OPEN_PROBE_MS
+					       ? docker_timeout_ms(d) : DOCKER_OPEN_PROBE_MS,
+				    &e) < 0) {
 		docker_log(d, BERTH_LOG_WARNING, "%s", e.message);
 		host->backend_status(handle, false, e.message);
 	} else {

@@ -40,6 +40,7 @@
 #define DOCKER_DEFAULT_TIMEOUT_S 30
 #define DOCKER_DEFAULT_STOP_GRACE_S 10
 #define DOCKER_POOL_MAX 8
+#define DOCKER_OPEN_PROBE_MS 5000 /* open() asks dockerd at most this long */
 
 struct docker {
 	const berth_host *host;
@@ -57,6 +58,7 @@ struct docker {
 	/* negotiated API version: 0 = unknown (negotiate before the next request) */
 	pthread_mutex_t lock;
 	int api_minor;
+	int logged_minor;     /* the version last reported in the log */
 	char *engine_version; /* "20.10.24+dfsg1", under lock; malloc()ed */
 
 	/* event thread */
@@ -78,6 +80,7 @@ void docker_log(const struct docker *d, int level, const char *fmt, ...)
 int docker_parse_api_minor(const char *s);
 /* Negotiates (GET /version) unless pinned; sets d->api_minor. */
 int docker_negotiate(struct docker *d, berth_error *err);
+int docker_negotiate_within(struct docker *d, long timeout_ms, berth_error *err);
 /* The negotiated (or pinned) minor version, negotiating first when unknown. */
 int docker_api_minor(struct docker *d, berth_error *err);
 /* Forgets the negotiated version (after a transport failure) so that the next request

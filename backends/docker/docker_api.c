@@ -110,10 +110,15 @@ int docker_http_error(const struct unixhttp_response *resp, const char *what, be
 
 int docker_negotiate(struct docker *d, berth_error *err)
 {
+	return docker_negotiate_within(d, docker_timeout_ms(d), err);
+}
+
+int docker_negotiate_within(struct docker *d, long timeout_ms, berth_error *err)
+{
 	struct unixhttp_request req = {
 		.method = "GET",
 		.target = "/version",
-		.timeout_ms = docker_timeout_ms(d),
+		.timeout_ms = timeout_ms,
 		.max_response = 1u << 20,
 	};
 	struct unixhttp_response resp;
@@ -184,8 +189,9 @@ int docker_negotiate(struct docker *d, berth_error *err)
 		goto out;
 	}
 	pthread_mutex_lock(&d->lock);
-	old = d->api_minor;
+	old = d->logged_minor;
 	d->api_minor = minor;
+	d->logged_minor = minor;
 	free(d->engine_version);
 	d->engine_version = engine;
 	pthread_mutex_unlock(&d->lock);

@@ -15,6 +15,7 @@
  * Every container it creates is force-removed at the end, also after failures.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -22,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -382,6 +385,397 @@ static int run_script(const char *script, const char *arg)
 		if (errno != EINTR)
 			return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* ---- a fake engine on a unix socket ------------------------------------------------
+ * For what this machine's dockerd (API 1.41, no registry) cannot show: negotiation with
+ * older and newer engines, stop?signal= from 1.42, a pull failing inside its progress
+ * stream, and an event stream that ends and is resumed with since=. One request per
+ * connection (Connection: close); the second /events connection is held open. */
+
+struct fake {
+	char sock[108];
+	int lfd;
+	pthread_t thread;
+	volatile bool stop;
+	const char *version_json;
+	pthread_mutex_t lock;
+	int events_conns;
+	char since[4][64];
+	char requests[64][512];
+	int n_requests;
+	int held[8];
+	int n_held;
+};
+
+static const char *const fake_events_1[] = {
+	"{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":{\"ID\":\"fakeid\",\"Attributes\":"
+	"{\"berth.id\":\"fb\",\"name\":\"f\"}},\"time\":1000000000,\"timeNano\":1000000000123456789}\n",
+	"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"fakeid\",\"Attributes\":"
+	"{\"berth.id\":\"fb\",\"exitCode\":\"9\"}},\"time\":1000000000,\"timeNano\":1000000000123456790}\n",
+};
+static const char *const fake_events_2[] = {
+	/* the last event again (since= is inclusive), then a new one split in two writes */
+	"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"fakeid\",\"Attributes\":"
+	"{\"berth.id\":\"fb\",\"exitCode\":\"9\"}},\"time\":1000000000,\"timeNano\":1000000000123456790}\n"
+	"{\"Type\":\"container\",\"Action\":\"rename\",\"Actor\":{\"ID\":\"fakeid\",\"Attri",
+	"butes\":{\"berth.id\":\"fb\",\"name\":\"newname\",\"oldName\":\"/f\"}},\"time\":1000000001,"
+	"\"timeNano\":1000000001000000000}\n{\"Type\":\"container\",\"Action\":\"exec_start: sh\","
+	"\"Actor\":{\"ID\":\"fakeid\"},\"timeNano\":1000000001000000001}\n",
+};
+
+static void fake_write(int fd, const char *text)
+{
+	size_t len = strlen(text);
+
+	while (len) {
+		ssize_t n = write(fd, text, len);
+
+		if (n <= 0)
+			return;
+		text += n;
+		len -= (size_t)n;
+	}
+}
+
+static void fake_respond(int fd, int status, const char *body)
+{
+	char head[256];
+
+	if (status == 204) {
+		fake_write(fd, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+		return;
+	}
+	snprintf(head, sizeof(head),
+		 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+		 "Connection: close\r\n\r\n", status, strlen(body));
+	fake_write(fd, head);
+	fake_write(fd, body);
+}
+
+/* Reads one request; returns false when the peer went away. */
+static bool fake_read_request(int fd, char *line, size_t line_len)
+{
+	char buf[16384];
+	size_t len = 0;
+	char *end, *cl;
+	long body = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+
+		if (n <= 0)
+			return false;
+		len += (size_t)n;
+		buf[len] = '\0';
+		end = strstr(buf, "\r\n\r\n");
+		if (end)
+			break;
+		if (len == sizeof(buf) - 1)
+			return false;
+	}
+	cl = strcasestr(buf, "\r\nContent-Length:");
+	if (cl && cl < end)
+		body = strtol(cl + 17, NULL, 10);
+	body -= (long)(len - (size_t)(end + 4 - buf));
+	while (body > 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) < (size_t)body ? sizeof(buf) : (size_t)body);
+
+		if (n <= 0)
+			return false;
+		body -= n;
+	}
+	snprintf(line, line_len, "%.*s", (int)strcspn(buf, "\r"), buf);
+	return true;
+}
+
+static void fake_handle(struct fake *f, int fd)
+{
+	char line[512], method[16], target[480];
+	bool keep = false;
+
+	if (!fake_read_request(fd, line, sizeof(line)) ||
+	    sscanf(line, "%15s %479s", method, target) != 2) {
+		close(fd);
+		return;
+	}
+	pthread_mutex_lock(&f->lock);
+	if (f->n_requests < 64)
+		snprintf(f->requests[f->n_requests++], sizeof(f->requests[0]), "%s %s", method,
+			 target);
+	pthread_mutex_unlock(&f->lock);
+
+	if (strcmp(target, "/version") == 0) {
+		fake_respond(fd, 200, f->version_json);
+	} else if (strstr(target, "/events?")) {
+		const char *since = strstr(target, "since=");
+		int conn;
+
+		pthread_mutex_lock(&f->lock);
+		conn = f->events_conns++;
+		if (conn < 4)
+			snprintf(f->since[conn], sizeof(f->since[0]), "%.*s",
+				 since ? (int)strcspn(since + 6, "&") : 0, since ? since + 6 : "");
+		pthread_mutex_unlock(&f->lock);
+		fake_write(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			       "Connection: close\r\n\r\n");
+		if (conn == 0) {
+			fake_write(fd, fake_events_1[0]);
+			usleep(20 * 1000);
+			fake_write(fd, fake_events_1[1]);
+		} else {
+			fake_write(fd, fake_events_2[0]);
+			usleep(20 * 1000);
+			fake_write(fd, fake_events_2[1]);
+			keep = f->n_held < 8;
+		}
+	} else if (strstr(target, "/images/create?")) {
+		fake_write(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			       "Connection: close\r\n\r\n"
+			       "{\"status\":\"Pulling from library/x\",\"id\":\"1\"}\r\n"
+			       "{\"errorDetail\":{\"message\":\"manifest for x:1 not found: "
+			       "manifest unknown\"},\"error\":\"manifest unknown\"}\r\n");
+	} else if (strstr(target, "/containers/create?")) {
+		fake_respond(fd, 404, "{\"message\":\"No such image: x:1\"}");
+	} else if (strcmp(method, "POST") == 0) {
+		fake_respond(fd, 204, "");
+	} else {
+		fake_respond(fd, 404, "{\"message\":\"page not found\"}");
+	}
+	if (keep)
+		f->held[f->n_held++] = fd;
+	else
+		close(fd);
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+
+	while (!f->stop) {
+		struct pollfd pfd = { .fd = f->lfd, .events = POLLIN };
+		int fd;
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		fd = accept4(f->lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			fake_handle(f, fd);
+	}
+	return NULL;
+}
+
+static struct fake *fake_start(const char *version_json)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct fake *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	snprintf(f->sock, sizeof(f->sock), "/tmp/berth-fake-docker-%d.sock", (int)getpid());
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->sock);
+	unlink(f->sock);
+	f->version_json = version_json;
+	pthread_mutex_init(&f->lock, NULL);
+	f->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (f->lfd < 0 || bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(f->lfd, 16) < 0 || pthread_create(&f->thread, NULL, fake_main, f) != 0) {
+		if (f->lfd >= 0)
+			close(f->lfd);
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+static void fake_stop(struct fake *f)
+{
+	if (!f)
+		return;
+	f->stop = true;
+	pthread_join(f->thread, NULL);
+	for (int i = 0; i < f->n_held; i++)
+		close(f->held[i]);
+	close(f->lfd);
+	unlink(f->sock);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+static bool fake_saw(struct fake *f, const char *request)
+{
+	bool seen = false;
+
+	pthread_mutex_lock(&f->lock);
+	for (int i = 0; i < f->n_requests && !seen; i++)
+		seen = strcmp(f->requests[i], request) == 0;
+	pthread_mutex_unlock(&f->lock);
+	return seen;
+}
+
+static void fake_dump(struct fake *f)
+{
+	pthread_mutex_lock(&f->lock);
+	for (int i = 0; i < f->n_requests; i++)
+		diag("fake engine saw: %s", f->requests[i]);
+	pthread_mutex_unlock(&f->lock);
+}
+
+static void *open_fake(struct fake *f, berth_error *err)
+{
+	char settings[256];
+
+	snprintf(settings, sizeof(settings), "socket = \"%s\"; timeout = 5;", f->sock);
+	return open_instance(settings, err);
+}
+
+static void case_fake_versions(void)
+{
+	struct testhost_record *r;
+	berth_container_info info = { .size = sizeof(info) };
+	berth_container_spec spec;
+	berth_error err;
+	char *version = NULL, *id = NULL;
+	struct fake *f;
+	void *i;
+
+	case_begin();
+	drain();
+	/* an engine too old for us */
+	f = fake_start("{\"Version\":\"19.03.15\",\"ApiVersion\":\"1.40\",\"MinAPIVersion\":\"1.12\"}");
+	EXPECT(f != NULL, "fake engine");
+	if (!f)
+		goto out;
+	i = open_fake(f, &err);
+	EXPECT(i != NULL, "open: %s", err.message);
+	if (i) {
+		r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 1000);
+		EXPECT(r && !r->reachable && r->text && strstr(r->text, "1.40 at most"),
+		       "status: %s", r && r->text ? r->text : "-");
+		testhost_record_free(r);
+		EXPECT(drv->inspect(i, "abc", &info, &err) < 0 && err.code == BERTH_E_UNAVAILABLE &&
+			       strstr(err.message, "needs 1.41 or newer"),
+		       "inspect: code %d %s", err.code, err.message);
+		diag("API 1.40 engine: %s", err.message);
+		drv->close(i);
+	}
+	fake_stop(f);
+
+	/* an engine whose minimum is above what we speak */
+	f = fake_start("{\"Version\":\"40.0\",\"ApiVersion\":\"1.60\",\"MinAPIVersion\":\"1.50\"}");
+	i = f ? open_fake(f, &err) : NULL;
+	EXPECT(i != NULL, "open: %s", err.message);
+	if (i) {
+		r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 1000);
+		EXPECT(r && !r->reachable && r->text && strstr(r->text, "requires API 1.50"),
+		       "status: %s", r && r->text ? r->text : "-");
+		if (r)
+			diag("API 1.50-1.60 engine: %s", r->text);
+		testhost_record_free(r);
+		drv->close(i);
+	}
+	fake_stop(f);
+
+	/* a newer engine (Docker 29: API 1.52, minimum 1.44): we speak 1.47 */
+	f = fake_start("{\"Version\":\"29.0.0\",\"ApiVersion\":\"1.52\",\"MinAPIVersion\":\"1.44\"}");
+	i = f ? open_fake(f, &err) : NULL;
+	EXPECT(i != NULL, "open: %s", err.message);
+	if (i) {
+		EXPECT(testhost_pending(th, TESTHOST_STATUS) == 0, "status reported");
+		EXPECT(drv->capabilities(i) & BERTH_CAP_STOP_SIGNAL, "no STOP_SIGNAL on 1.47");
+		EXPECT(drv->ping(i, &version, &err) == 0 && version &&
+			       strcmp(version, "docker 29.0.0 (API 1.47)") == 0,
+		       "ping: %s", version ? version : err.message);
+		free(version);
+		EXPECT(drv->stop(i, "abc", SIGINT, 7, 0, &err) == 0, "stop: %s", err.message);
+		EXPECT(fake_saw(f, "POST /v1.47/containers/abc/stop?t=7&signal=2"),
+		       "no versioned stop with signal");
+		EXPECT(drv->kill(i, "abc", SIGUSR1, 0, &err) == 0, "kill: %s", err.message);
+		EXPECT(fake_saw(f, "POST /v1.47/containers/abc/kill?signal=10"), "kill path");
+		/* a pull that fails inside the progress stream */
+		make_spec(&spec, "ffffffff-0000-0000-0000-000000000000", "_x", NULL);
+		spec.image = "x:1";
+		EXPECT(drv->create(i, &spec, 0, &id, &err) < 0 &&
+			       strcmp(err.message, "pull docker.io/library/x:1: manifest for x:1 not "
+						   "found: manifest unknown") == 0,
+		       "create: code %d %s", err.code, err.message);
+		free(id);
+		EXPECT(fake_saw(f, "POST /v1.47/containers/create?name=berth-ffffffff-0000-0000-0000-"
+				   "000000000000"),
+		       "create with the berth-<id> name");
+		EXPECT(fake_saw(f, "POST /v1.47/images/create?fromImage=x&tag=1"), "pull request");
+		if (case_failed)
+			fake_dump(f);
+		drv->close(i);
+	}
+	fake_stop(f);
+out:
+	drain();
+	case_end("negotiation: refuses 1.40 and min 1.50, speaks 1.47 to a 1.52 engine "
+		 "(stop?signal=), pull error from the progress stream");
+}
+
+static bool match_status(const struct testhost_record *r, const void *arg)
+{
+	return r->reachable == *(const bool *)arg;
+}
+
+static void case_fake_events(void)
+{
+	static const bool down = false, up = true;
+	struct testhost_record *r;
+	berth_error err;
+	struct fake *f;
+	void *i;
+	int code;
+
+	case_begin();
+	drain();
+	f = fake_start("{\"Version\":\"20.10.24\",\"ApiVersion\":\"1.41\",\"MinAPIVersion\":\"1.12\"}");
+	EXPECT(f != NULL, "fake engine");
+	i = f ? open_fake(f, &err) : NULL;
+	EXPECT(i != NULL, "open: %s", err.message);
+	if (!i)
+		goto out;
+	EXPECT(drv->watch(i, &err) == 0, "watch: %s", err.message);
+	expect_event(BERTH_EV_START, "fakeid", "fb", "start");
+	code = expect_event(BERTH_EV_EXIT, "fakeid", "fb", "die");
+	EXPECT(code == 9, "exit code %d", code);
+	r = testhost_wait(th, TESTHOST_STATUS, match_status, &down, 5000);
+	EXPECT(r != NULL, "no status(false) when the stream ended");
+	if (r)
+		diag("stream end: %s", r->text ? r->text : "");
+	testhost_record_free(r);
+	r = testhost_wait(th, TESTHOST_STATUS, match_status, &up, 5000);
+	EXPECT(r != NULL, "no status(true) after reconnecting");
+	testhost_record_free(r);
+	r = wait_event(BERTH_EV_RENAME, "fakeid");
+	EXPECT(r && r->name && strcmp(r->name, "newname") == 0, "rename event %s",
+	       r && r->name ? r->name : "-");
+	testhost_record_free(r);
+	usleep(100 * 1000);
+	r = testhost_wait_event(th, BERTH_EV_EXIT, "fakeid", 0);
+	EXPECT(r == NULL, "the repeated die event was delivered twice");
+	testhost_record_free(r);
+	EXPECT(testhost_pending(th, TESTHOST_EVENT) == 0, "%zu unexpected events",
+	       testhost_pending(th, TESTHOST_EVENT));
+	pthread_mutex_lock(&f->lock);
+	EXPECT(f->events_conns == 2 && f->since[0][0] == '\0' &&
+		       strcmp(f->since[1], "1000000000.123456790") == 0,
+	       "connections %d, since \"%s\" then \"%s\"", f->events_conns, f->since[0],
+	       f->since[1]);
+	pthread_mutex_unlock(&f->lock);
+	EXPECT(fake_saw(f, "GET /v1.41/events?filters=%7B%22type%22%3A%5B%22container%22%5D%2C%22"
+			   "label%22%3A%5B%22berth.id%22%5D%7D"),
+	       "events filter");
+	if (case_failed)
+		fake_dump(f);
+	drv->close(i);
+out:
+	fake_stop(f);
+	drain();
+	case_end("event stream: incremental parse, reconnect with since=<last event>, no "
+		 "duplicate, status false/true");
 }
 
 /* ---- cases -------------------------------------------------------------------------- */
@@ -937,8 +1331,13 @@ out:
 
 static void case_oom(void)
 {
+	/* The memory hog is a child: when the container's main process itself is
+	 * OOM-killed, Docker 20.10 + containerd 1.6 on cgroup v1 miss the OOM notification
+	 * in 5-25% of runs (no oom event, OOMKilled false, only exit 137) as the cgroup goes
+	 * away with it. With the main process alive, 30 of 30 runs reported it. */
 	static const char *const oom_cmd[] = {
-		"/bin/sh", "-c", "x=0123456789abcdef; while :; do x=\"$x$x\"; done", NULL
+		"/bin/sh", "-c",
+		"sh -c 'x=0123456789abcdef; while :; do x=$x$x; done'; sleep 0.3; exit 3", NULL
 	};
 	berth_container_info info = { .size = sizeof(info) };
 	berth_container_spec spec;
@@ -963,14 +1362,14 @@ static void case_oom(void)
 	EXPECT(r != NULL, "no oom event");
 	testhost_record_free(r);
 	code = expect_event(BERTH_EV_EXIT, id, NULL, "die");
-	EXPECT(code == 137, "exit code %d", code);
+	EXPECT(code == 3, "exit code %d, wanted 3 (the main process outlives the hog)", code);
 	EXPECT(drv->inspect(inst, id, &info, &err) == 0, "inspect: %s", err.message);
 	EXPECT(info.oom_killed && info.state == BERTH_RS_EXITED && info.finished_ns > 0,
 	       "oom_killed %d state %d", info.oom_killed, info.state);
 	berth_container_info_release(&info);
 	free(id);
 out:
-	case_end("OOM: 6 MB limit, a shell doubling a variable -> oom + die 137, OOMKilled");
+	case_end("OOM: 6 MB limit, a child shell doubling a variable -> oom event, OOMKilled");
 }
 
 static void case_missing_image(void)
@@ -1287,6 +1686,8 @@ int main(int argc, char **argv)
 	case_settings();
 	case_down_at_open();
 	case_pinned();
+	case_fake_versions();
+	case_fake_events();
 	case_open();
 	if (inst) {
 		case_create();
