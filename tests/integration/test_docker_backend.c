@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -908,13 +909,20 @@ static char main_name[64];
 static char *other_id;      /* a second container (names, kill-timeout) */
 static char other_name[64];
 
+static char mnt_bind[128], mnt_colon[128];
+
 static void case_create(void)
 {
 	static const char *const env[] = { "FOO=bar", "BERTH_TEST=1", NULL };
+	static const char *const extra_hosts[] = { "myhost:10.1.2.3", NULL };
+	berth_port_mapping ports[2];
+	berth_mount mounts[2];
 	berth_container_spec spec;
+	uint16_t host_port;
 	berth_error err;
 	json_object *o;
 	bool found = false;
+	char *dup;
 
 	case_begin();
 	snprintf(main_berth_id, sizeof(main_berth_id), "11111111-2222-3333-4444-%012d",
@@ -928,15 +936,40 @@ static void case_create(void)
 	spec.resources.memory = 64 * MB;
 	spec.resources.memory_reservation = 32 * MB;
 	spec.resources.memory_swap = 128 * MB;
+	spec.domainname = "example.org";
+	/* a Binds mount (Docker creates the source) and one whose path a Binds string
+	 * cannot carry (':'), sent as a Mounts entry (its source must exist) */
+	snprintf(mnt_bind, sizeof(mnt_bind), "/tmp/berth-test-mnt-%s", run_tag);
+	snprintf(mnt_colon, sizeof(mnt_colon), "/tmp/berth-test-mnt:%s", run_tag);
+	EXPECT(mkdir(mnt_colon, 0755) == 0 || errno == EEXIST, "mkdir %s", mnt_colon);
+	mounts[0] = (berth_mount){ mnt_bind, "/data", "rprivate" };
+	mounts[1] = (berth_mount){ mnt_colon, "/data2", "rprivate" };
+	spec.mounts = mounts;
+	spec.n_mounts = 2;
+	host_port = (uint16_t)(20000 + getpid() % 20000);
+	ports[0] = (berth_port_mapping){ "tcp", "127.0.0.1", host_port, host_port, 80 };
+	ports[1] = (berth_port_mapping){ "udp", NULL, 0, 0, 53 };
+	spec.ports = ports;
+	spec.n_ports = 2;
+	spec.extra_hosts = extra_hosts;
 	main_id = create(&spec, 0, &err);
 	EXPECT(main_id != NULL, "create: %s", err.message);
 	if (!main_id)
 		goto out;
 	expect_event(BERTH_EV_CREATE, main_id, main_berth_id, "create");
+	/* the same name again */
+	spec.berth_id = "99999999-2222-3333-4444-555555555555";
+	spec.n_mounts = spec.n_ports = 0;
+	dup = create(&spec, 0, &err);
+	EXPECT(!dup && err.code == BERTH_E_CONFLICT && strstr(err.message, main_name),
+	       "create with a taken name: code %d %s", err.code, err.message);
+	diag("create with a taken name: %s", err.message);
+	free(dup);
 	o = direct_inspect(main_id);
 	EXPECT(o != NULL, "GET /containers/%s/json failed", main_id);
 	if (o) {
-		json_object *envs = jpath(o, "Config.Env");
+		json_object *envs = jpath(o, "Config.Env"), *v;
+		char want[256];
 
 		EXPECT(jstr(o, "Name")[0] == '/' && strcmp(jstr(o, "Name") + 1, main_name) == 0,
 		       "Name %s", jstr(o, "Name"));
@@ -959,10 +992,36 @@ static void case_create(void)
 		       (long long)jint(o, "HostConfig.Memory"));
 		EXPECT(jint(o, "HostConfig.MemoryReservation") == 32 * MB, "MemoryReservation");
 		EXPECT(jint(o, "HostConfig.MemorySwap") == 128 * MB, "MemorySwap");
+		EXPECT(strcmp(jstr(o, "Config.Domainname"), "example.org") == 0, "Domainname");
+		snprintf(want, sizeof(want), "%s:/data:rprivate", mnt_bind);
+		v = jpath(o, "HostConfig.Binds");
+		EXPECT(v && json_object_array_length(v) == 1 &&
+			       strcmp(json_object_get_string(json_object_array_get_idx(v, 0)), want) == 0,
+		       "Binds %s", v ? json_object_to_json_string(v) : "-");
+		v = json_object_array_get_idx(jpath(o, "HostConfig.Mounts"), 0);
+		EXPECT(v && strcmp(jstr(v, "Source"), mnt_colon) == 0 &&
+			       strcmp(jstr(v, "Target"), "/data2") == 0 &&
+			       strcmp(jstr(v, "BindOptions.Propagation"), "rprivate") == 0,
+		       "Mounts %s", v ? json_object_to_json_string(v) : "-");
+		v = json_object_array_get_idx(jpath(o, "HostConfig.PortBindings.80/tcp"), 0);
+		snprintf(want, sizeof(want), "%u", host_port);
+		EXPECT(v && strcmp(jstr(v, "HostIp"), "127.0.0.1") == 0 &&
+			       strcmp(jstr(v, "HostPort"), want) == 0,
+		       "PortBindings 80/tcp %s", v ? json_object_to_json_string(v) : "-");
+		EXPECT(jpath(o, "HostConfig.PortBindings.53/udp") && jpath(o, "Config.ExposedPorts.80/tcp") &&
+			       jpath(o, "Config.ExposedPorts.53/udp"),
+		       "PortBindings/ExposedPorts %s",
+		       json_object_to_json_string(jpath(o, "HostConfig.PortBindings")));
+		v = jpath(o, "HostConfig.ExtraHosts");
+		EXPECT(v && json_object_array_length(v) == 1 &&
+			       strcmp(json_object_get_string(json_object_array_get_idx(v, 0)),
+				      "myhost:10.1.2.3") == 0,
+		       "ExtraHosts");
 		json_object_put(o);
 	}
 out:
-	case_end("create: name, cmd, env, hostname, label, restart policy, memory limits");
+	case_end("create: name, cmd, env, hostname, label, restart policy, memory, binds, "
+		 "mounts, ports, extra hosts; taken name -> CONFLICT");
 }
 
 static void case_start(void)
@@ -1707,6 +1766,10 @@ int main(int argc, char **argv)
 		case_close();
 	}
 	cleanup_containers();
+	if (mnt_bind[0])
+		rmdir(mnt_bind);
+	if (mnt_colon[0])
+		rmdir(mnt_colon);
 	free(main_id);
 	free(other_id);
 	if (inst)
