@@ -118,7 +118,6 @@ static void docker_free(struct docker *d)
 		close(d->wake[1]);
 	pthread_mutex_destroy(&d->lock);
 	free(d->engine_version);
-	free(d->last_event_key);
 	free(d->socket);
 	free(d);
 }

@@ -40,6 +40,8 @@
 #define DOCKER_DEFAULT_TIMEOUT_S 30
 #define DOCKER_DEFAULT_STOP_GRACE_S 10
 #define DOCKER_POOL_MAX 8
+#define DOCKER_EVENTS_SEEN 256
+#define DOCKER_EVENTS_KEY_MAX 96
 #define DOCKER_OPEN_PROBE_MS 5000 /* open() asks dockerd at most this long */
 
 struct docker {
@@ -67,8 +69,12 @@ struct docker {
 	int wake[2];             /* self-pipe: close() writes, the thread polls */
 	atomic_bool stop;
 	atomic_bool reachable;   /* last state reported through backend_status */
-	int64_t last_event_ns;   /* event thread only */
-	char *last_event_key;    /* "<id>/<action>" of the last delivered event; malloc()ed */
+	int64_t last_event_ns;   /* event thread only: newest event delivered */
+	struct docker_seen {
+		int64_t time_ns;
+		char key[DOCKER_EVENTS_KEY_MAX]; /* "<id>/<action>" */
+	} seen[DOCKER_EVENTS_SEEN];      /* the last events delivered, for reconnects */
+	size_t seen_next;
 };
 
 /* docker.c */

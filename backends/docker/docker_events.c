@@ -7,7 +7,8 @@
  * through host->backend_event(). When the stream ends or fails the thread reports
  * backend_status(false), backs off (100 ms doubling to 5 s), negotiates the API version
  * again (dockerd may have been upgraded), reconnects with since=<time of the last
- * event> so that nothing in between is missed, and reports backend_status(true) once
+ * event minus 1 s> so that nothing in between is missed (events already delivered are
+ * recognised by time, id and action, and dropped), and reports backend_status(true) once
  * Docker answers the new stream. The same loop brings an instance whose dockerd was
  * down at open() online. close() wakes the thread through a self-pipe that the stream
  * and the back-off both wait on, so it ends within milliseconds.
@@ -26,6 +27,8 @@
 #define EVENTS_MAX_ERROR_BODY (16u << 10)
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define EVENTS_KEY_MAX DOCKER_EVENTS_KEY_MAX
+#define SINCE_MARGIN_NS 1000000000LL /* a reconnect asks for 1 s before the last event */
 
 static const struct {
 	const char *action;
@@ -92,6 +95,23 @@ static bool wait_stop(struct docker *d, int ms)
 	return atomic_load(&d->stop);
 }
 
+static bool seen_before(const struct docker *d, int64_t time_ns, const char *key)
+{
+	for (size_t i = 0; i < DOCKER_EVENTS_SEEN; i++)
+		if (d->seen[i].time_ns == time_ns && strcmp(d->seen[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+static void remember(struct docker *d, int64_t time_ns, const char *key)
+{
+	struct docker_seen *e = &d->seen[d->seen_next];
+
+	d->seen_next = (d->seen_next + 1) % DOCKER_EVENTS_SEEN;
+	e->time_ns = time_ns;
+	snprintf(e->key, sizeof(e->key), "%s", key);
+}
+
 static int on_event(void *userdata, json_object *obj)
 {
 	struct stream *s = userdata;
@@ -104,7 +124,6 @@ static int on_event(void *userdata, json_object *obj)
 	const char *exit_code = docker_json_string(attrs, "exitCode");
 	json_object *tn = docker_json_get(obj, "timeNano");
 	berth_event ev = { .size = sizeof(ev) };
-	char *key = NULL;
 
 	if (!action)
 		action = docker_json_string(obj, "status"); /* before API 1.22 */
@@ -122,24 +141,17 @@ static int on_event(void *userdata, json_object *obj)
 		ev.time_ns = t ? json_object_get_int64(t) * 1000000000 : 0;
 	}
 
-	/* A reconnect with since= repeats the event the last stream ended with. */
-	if (asprintf(&key, "%s/%s", id, action) < 0)
-		key = NULL;
-	if (ev.time_ns && ev.time_ns < d->last_event_ns) {
-		free(key);
-		return 0;
-	}
-	if (ev.time_ns && ev.time_ns == d->last_event_ns && key && d->last_event_key &&
-	    strcmp(key, d->last_event_key) == 0) {
-		free(key);
-		return 0;
-	}
+	/* A reconnect asks for a little more than it missed (since= inclusive, minus a
+	 * margin for events published out of timestamp order): drop what was delivered. */
 	if (ev.time_ns) {
-		d->last_event_ns = ev.time_ns;
-		free(d->last_event_key);
-		d->last_event_key = key;
-	} else {
-		free(key);
+		char key[EVENTS_KEY_MAX];
+
+		snprintf(key, sizeof(key), "%s/%s", id, action);
+		if (seen_before(d, ev.time_ns, key))
+			return 0;
+		remember(d, ev.time_ns, key);
+		if (ev.time_ns > d->last_event_ns)
+			d->last_event_ns = ev.time_ns;
 	}
 
 	ev.native_id = id;
@@ -266,7 +278,7 @@ static void *event_thread(void *arg)
 			report_down(d, e.message);
 		} else {
 			/* since= only on a reconnect; the first stream starts now */
-			since = d->last_event_ns ? d->last_event_ns : connected_ns;
+			since = d->last_event_ns ? d->last_event_ns - SINCE_MARGIN_NS : connected_ns;
 			started = now_ns();
 			connected = run_stream(d, since, why, sizeof(why));
 			if (atomic_load(&d->stop))

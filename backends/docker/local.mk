@@ -17,3 +17,4 @@ backends_docker_docker_la_CFLAGS = $(AM_CFLAGS) $(DOCKER_DEPS_CFLAGS) $(JSONC_CF
 backends_docker_docker_la_LDFLAGS = $(BERTH_MODULE_FLAGS)
 backends_docker_docker_la_LIBADD = backends/common/libunixhttp.la $(DOCKER_DEPS_LIBS) $(JSONC_LIBS)
 endif
+EXTRA_DIST += backends/docker/README.md

@@ -416,7 +416,10 @@ static const char *const fake_events_1[] = {
 	"{\"berth.id\":\"fb\",\"exitCode\":\"9\"}},\"time\":1000000000,\"timeNano\":1000000000123456790}\n",
 };
 static const char *const fake_events_2[] = {
-	/* the last event again (since= is inclusive), then a new one split in two writes */
+	/* events already delivered (since= asks for 1 s before the last one), then a new
+	 * one split across two writes, then an action we do not report */
+	"{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":{\"ID\":\"fakeid\",\"Attributes\":"
+	"{\"berth.id\":\"fb\",\"name\":\"f\"}},\"time\":1000000000,\"timeNano\":1000000000123456789}\n"
 	"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"fakeid\",\"Attributes\":"
 	"{\"berth.id\":\"fb\",\"exitCode\":\"9\"}},\"time\":1000000000,\"timeNano\":1000000000123456790}\n"
 	"{\"Type\":\"container\",\"Action\":\"rename\",\"Actor\":{\"ID\":\"fakeid\",\"Attri",
@@ -758,11 +761,14 @@ static void case_fake_events(void)
 	r = testhost_wait_event(th, BERTH_EV_EXIT, "fakeid", 0);
 	EXPECT(r == NULL, "the repeated die event was delivered twice");
 	testhost_record_free(r);
+	r = testhost_wait_event(th, BERTH_EV_START, "fakeid", 0);
+	EXPECT(r == NULL, "the repeated start event was delivered twice");
+	testhost_record_free(r);
 	EXPECT(testhost_pending(th, TESTHOST_EVENT) == 0, "%zu unexpected events",
 	       testhost_pending(th, TESTHOST_EVENT));
 	pthread_mutex_lock(&f->lock);
 	EXPECT(f->events_conns == 2 && f->since[0][0] == '\0' &&
-		       strcmp(f->since[1], "1000000000.123456790") == 0,
+		       strcmp(f->since[1], "999999999.123456790") == 0,
 	       "connections %d, since \"%s\" then \"%s\"", f->events_conns, f->since[0],
 	       f->since[1]);
 	pthread_mutex_unlock(&f->lock);
