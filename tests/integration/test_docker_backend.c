@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -398,7 +399,7 @@ struct fake {
 	char sock[108];
 	int lfd;
 	pthread_t thread;
-	volatile bool stop;
+	atomic_bool stop;
 	const char *version_json;
 	pthread_mutex_t lock;
 	int events_conns;
