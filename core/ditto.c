@@ -153,7 +153,8 @@ int ditto_decode(const char *payload, size_t len, const struct ditto_limits *lim
 				       "the message is %zu bytes, more than the limit of %zu bytes",
 				       len, limits->max_payload);
 
-	tok = json_tokener_new_ex(limits->max_depth);
+	/* json-c counts the top level as one of its depth: allow max_depth levels of nesting. */
+	tok = json_tokener_new_ex(limits->max_depth + 1);
 	if (!tok)
 		return ditto_error_set(err, 500, "out of memory");
 	root = json_tokener_parse_ex(tok, payload, (int)len);
@@ -162,6 +163,8 @@ int ditto_decode(const char *payload, size_t len, const struct ditto_limits *lim
 	json_tokener_free(tok);
 	if (!root || jerr != json_tokener_success) {
 		json_object_put(root);
+		if (jerr == json_tokener_success) /* the JSON text null */
+			return ditto_error_set(err, 400, "the message is not a Ditto envelope (a JSON object)");
 		if (jerr == json_tokener_error_depth)
 			return ditto_error_set(err, 400,
 					       "the message nests JSON deeper than %d levels",
