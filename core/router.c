@@ -111,6 +111,8 @@ int router_route(const struct ditto_envelope *env, const char *thing_id, struct 
 		r->feature = FEATURE_FACTORY;
 	} else if (strncmp(r->feature_id, CONTAINER_PREFIX, strlen(CONTAINER_PREFIX)) == 0 &&
 		   r->feature_id[strlen(CONTAINER_PREFIX)]) {
+		if (strlen(r->feature_id + strlen(CONTAINER_PREFIX)) > ROUTER_ID_MAX)
+			return ditto_error_set(err, 404, "container id too long in path '%.200s'", path);
 		r->feature = FEATURE_CONTAINER;
 		snprintf(r->container_id, sizeof(r->container_id), "%s",
 			 r->feature_id + strlen(CONTAINER_PREFIX));
