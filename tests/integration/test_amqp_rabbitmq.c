@@ -280,6 +280,70 @@ out:
 		mod_close(&m);
 }
 
+/* A reply address the broker refuses by ending the session must not block the others. */
+static void test_poison(void)
+{
+	struct mod m;
+	struct proc cl;
+	struct testhost_record *r = NULL;
+	json_object *o = NULL;
+	berth_error err = { 0 };
+	char why[1024] = "", cfg[1024], bad[96];
+	bool up = false, cl_up = false;
+	int offline = 0;
+	berth_reply rep = { .size = sizeof(rep), .status = 200, .payload = "{}", .payload_len = 2 };
+	char good[96];
+
+	snprintf(cfg, sizeof(cfg),
+		 "url = \"amqp://127.0.0.1:%d\"; username = \"guest\"; password = \"guest\"; "
+		 "command_source = \"%s\"; event_address = \"%s\"; reconnect_min = 0.2; "
+		 "reconnect_max = 0.5;", port, q_cmd, q_event);
+	CHECK(mod_open(&m, so_path, cfg, &err) == 0 && mod_start(&m, &err) == 0, "open/start: %s",
+	      err.message);
+	up = true;
+	r = mod_wait(&m, TESTHOST_ONLINE, T_WAIT);
+	CHECK(r, "not online");
+	testhost_record_free(r);
+	r = NULL;
+	snprintf(bad, sizeof(bad), "s:/exchange/berth-missing-%d", (int)getpid());
+	snprintf(good, sizeof(good), "s:%s", q_reply);
+	rep.reply_to = bad;
+	rep.correlation_id = "poison";
+	CHECK(m.drv->send_reply(m.inst, &rep, &err) == 0, "send_reply: %s", err.message);
+	rep.reply_to = good;
+	rep.correlation_id = "after-poison";
+	CHECK(m.drv->send_reply(m.inst, &rep, &err) == 0, "send_reply: %s", err.message);
+	CHECK(client(&cl, "receive", q_reply, 1, NULL) == 0, "client did not start");
+	cl_up = true;
+	o = proc_wait(&cl, 20000, "message", "correlation_id", "after-poison", NULL);
+	CHECK(o, "the good reply did not arrive");
+	json_object_put(o);
+	o = NULL;
+	proc_stop(&cl, 0, 5000);
+	cl_up = false;
+	while ((r = mod_wait(&m, TESTHOST_OFFLINE, 0))) {
+		CHECK(strstr(r->text, "not-found"), "offline: %s", r->text);
+		offline++;
+		testhost_record_free(r);
+	}
+	r = NULL;
+	CHECK(offline >= 1, "the broker did not refuse the bad address");
+	sleep_ms(1500);
+	CHECK(testhost_pending(m.th, TESTHOST_OFFLINE) == 0, "still cycling after the drop");
+	test_report(true, "RabbitMQ: a reply address the broker refuses (session ended) is dropped "
+		    "after 3 tries; later replies are delivered", NULL);
+	mod_close(&m);
+	return;
+out:
+	test_report(false, "RabbitMQ poison reply address", why);
+	json_object_put(o);
+	testhost_record_free(r);
+	if (cl_up)
+		proc_stop(&cl, SIGTERM, 3000);
+	if (up)
+		mod_close(&m);
+}
+
 int main(int argc, char **argv)
 {
 	char envf[PATH_MAX], script[PATH_MAX];
@@ -323,6 +387,7 @@ int main(int argc, char **argv)
 	test_broker();
 	test_tls();
 	test_bad_source();
+	test_poison();
 
 	if (started) {
 		char *stop[] = { "/bin/sh", script, "stop", NULL };

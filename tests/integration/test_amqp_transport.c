@@ -37,8 +37,8 @@ static bool same(const char *a, const char *b)
 
 /* ---- the peer ---- */
 
-/* Starts hono_peer.py with `extra` arguments (NULL-terminated). */
-static int peer_start(struct proc *p, bool tls, const char *const *extra)
+/* Starts hono_peer.py on `host` with `extra` arguments (NULL-terminated). */
+static int peer_start_on(struct proc *p, const char *host, bool tls, const char *const *extra)
 {
 	char script[PATH_MAX], url[64], cert[PATH_MAX], key[PATH_MAX];
 	char *argv[40];
@@ -46,7 +46,7 @@ static int peer_start(struct proc *p, bool tls, const char *const *extra)
 	json_object *o;
 
 	snprintf(script, sizeof(script), "%s/tests/integration/amqp/hono_peer.py", test_srcdir());
-	snprintf(url, sizeof(url), "%s://127.0.0.1:%d", tls ? "amqps" : "amqp", port);
+	snprintf(url, sizeof(url), "%s://%s:%d", tls ? "amqps" : "amqp", host, port);
 	snprintf(cert, sizeof(cert), "%s/server.crt", certs);
 	snprintf(key, sizeof(key), "%s/server.key", certs);
 	argv[n++] = "/usr/bin/python3";
@@ -71,6 +71,11 @@ static int peer_start(struct proc *p, bool tls, const char *const *extra)
 	}
 	json_object_put(o);
 	return 0;
+}
+
+static int peer_start(struct proc *p, bool tls, const char *const *extra)
+{
+	return peer_start_on(p, "127.0.0.1", tls, extra);
 }
 
 /* Asks the peer to send a command. */
@@ -644,6 +649,41 @@ static void case_refusals(void)
 		       "certificate verify failed", 1);
 }
 
+/* An IPv6 literal URL. (No TLS: proton 0.37 matches the peer name against DNS names and
+ * the CN only, so a certificate's IP SAN never verifies an address literal.) */
+static void case_ipv6(void)
+{
+	static const char *const peer_args[] = { "--allow-anonymous", NULL };
+	struct proc peer;
+	struct mod m;
+	struct testhost_record *r;
+	berth_error err = { 0 };
+	char why[1024] = "";
+	bool ok = false;
+
+	if (peer_start_on(&peer, "[::1]", false, peer_args) == 0) {
+		if (mod_open(&m, so_path, settings("url = \"amqp://[::1]:%d\";", port), &err) == 0) {
+			if (mod_start(&m, &err) == 0) {
+				r = mod_wait(&m, TESTHOST_ONLINE, T_WAIT);
+				ok = r != NULL;
+				if (!r)
+					r = mod_wait(&m, TESTHOST_OFFLINE, 0);
+				snprintf(why, sizeof(why), "%s", r && r->text ? r->text : "not online");
+				testhost_record_free(r);
+			} else {
+				snprintf(why, sizeof(why), "start: %s", err.message);
+			}
+			mod_close(&m);
+		} else {
+			snprintf(why, sizeof(why), "open: %s", err.message);
+		}
+		proc_stop(&peer, SIGTERM, 3000);
+	} else {
+		snprintf(why, sizeof(why), "the peer did not start on [::1]");
+	}
+	test_report(ok, "amqp://[::1]:port (IPv6 literal)", why);
+}
+
 static void case_insecure(void)
 {
 	static const char *const peer_args[] = { "--user", "dev1@t1:secret", NULL };
@@ -767,6 +807,53 @@ static void case_credit(void)
 out:
 	test_report(false, "credit", why);
 	json_object_put(o);
+	session_down(&s);
+}
+
+/* ---- a command larger than max_message_size, over several transfer frames ---- */
+
+static void case_oversized(void)
+{
+	static const char *const peer_args[] = { "--allow-anonymous", NULL };
+	struct session s;
+	struct testhost_record *r = NULL;
+	json_object *o = NULL;
+	char why[1024] = "";
+
+	if (!session_up(&s, false, peer_args,
+			settings("url = \"amqp://127.0.0.1:%d\"; max_message_size = 65536;", port),
+			why, sizeof(why)))
+		goto out;
+	o = proc_wait(&s.peer, T_WAIT, "command-link", NULL);
+	CHECK(o && same(jstr(o, "max_message_size"), "65536"), "link: %s",
+	      o ? json_object_to_json_string(o) : "none");
+	json_object_put(o);
+	/* 200 KB: more than one transfer frame */
+	proc_send(&s.peer, "{\"op\": \"send\", \"id\": \"big\", \"subject\": \"start\", "
+		  "\"body\": \"0123456789\", \"repeat\": 20000}");
+	o = proc_wait(&s.peer, T_WAIT, "command-outcome", "id", "big", NULL);
+	CHECK(o && same(jstr(o, "outcome"), "rejected") &&
+	      same(jstr(o, "condition"), "amqp:link:message-size-exceeded"),
+	      "peer saw %s", o ? json_object_to_json_string(o) : "nothing");
+	json_object_put(o);
+	o = NULL;
+	CHECK(testhost_pending(s.mod.th, TESTHOST_INBOUND) == 0, "the core got it");
+	/* 40 KB: several frames, within the limit */
+	proc_send(&s.peer, "{\"op\": \"send\", \"id\": \"40k\", \"subject\": \"start\", "
+		  "\"correlation_id\": \"after-big\", \"body\": \"0123456789\", "
+		  "\"repeat\": 4000}");
+	r = mod_wait(&s.mod, TESTHOST_INBOUND, T_WAIT);
+	CHECK(r && same(r->correlation_id, "after-big") && r->payload_len == 40000,
+	      "the 40 KB command did not arrive intact (%zu bytes)", r ? r->payload_len : 0);
+	test_report(true, "max_message_size 64 KiB: 200 KB command (13 frames) rejected with "
+		    "amqp:link:message-size-exceeded; then a 40 KB one arrives intact", NULL);
+	testhost_record_free(r);
+	session_down(&s);
+	return;
+out:
+	test_report(false, "over-sized command", why);
+	json_object_put(o);
+	testhost_record_free(r);
 	session_down(&s);
 }
 
@@ -915,8 +1002,10 @@ int main(int argc, char **argv)
 	case_tls_external();
 	case_refusals();
 	case_insecure();
+	case_ipv6();
 	case_no_relay();
 	case_credit();
+	case_oversized();
 	case_restart();
 
 	printf("# %d of %d passed\n", test_count - test_failures, test_count);

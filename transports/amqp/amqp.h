@@ -37,6 +37,7 @@
 /* Bounds. */
 #define AMQP_FIELD_MAX 4096          /* subject, reply-to, content-type, device_id, addresses */
 #define AMQP_CID_BINARY_MAX 512      /* bytes of a binary correlation-id */
+#define AMQP_MAX_FRAME 16384        /* bytes: bounds what proton buffers per frame */
 #define AMQP_SENDER_CACHE 8          /* per-address sender links without ANONYMOUS-RELAY */
 #define AMQP_REASON_MAX 512
 #define AMQP_CLOSE_FLUSH_MS 2000     /* close(): wait this long for unsettled messages */

@@ -155,6 +155,7 @@ static pn_link_t *sender_open(struct amqp *a, const char *name, const char *targ
 static pn_link_t *link_for(struct amqp *a, const char *address, int64_t now)
 {
 	struct amqp_sender *slot = NULL, *lru = NULL;
+	bool attaching = false;
 	char name[64];
 
 	if (a->relay)
@@ -168,9 +169,16 @@ static pn_link_t *link_for(struct amqp *a, const char *address, int64_t now)
 		}
 		if (!s->link && !slot)
 			slot = s;
-		if (s->link && s->inflight == 0 && (!lru || s->last_used_ms < lru->last_used_ms))
+		if (s->link && (pn_link_state(s->link) & PN_REMOTE_UNINIT))
+			attaching = true;
+		else if (s->link && s->inflight == 0 &&
+			 (!lru || s->last_used_ms < lru->last_used_ms))
 			lru = s;
 	}
+	/* One attach at a time: a peer that ends the session instead of refusing a link
+	 * (RabbitMQ 3.x) then tells exactly which address it refused. */
+	if (attaching)
+		return NULL;
 	if (!slot) {
 		if (!lru)
 			return NULL; /* every cached link has messages in flight: wait */
@@ -232,9 +240,9 @@ static void sender_closed(struct amqp *a, pn_link_t *l)
 
 /*
  * The peer ended the session. Some peers (RabbitMQ 3.x) answer an attach to an address
- * they refuse that way instead of refusing the link. Messages whose link was still
- * attaching are charged with a refusal and dropped after AMQP_MAX_REFUSALS, so that one
- * bad reply address cannot keep the connection cycling forever.
+ * they refuse that way instead of refusing the link. Messages for the address whose link
+ * was attaching (at most one, see link_for) are charged with a refusal and dropped after
+ * AMQP_MAX_REFUSALS, so that one bad reply address cannot keep the connection cycling.
  */
 static void blame_pending_senders(struct amqp *a, const char *cond)
 {
@@ -603,6 +611,7 @@ static void do_connect(struct amqp *a)
 	if (a->cfg.password)
 		pn_connection_set_password(c, a->cfg.password);
 	pn_transport_set_idle_timeout(t, a->cfg.idle_timeout_ms);
+	pn_transport_set_max_frame(t, AMQP_MAX_FRAME);
 	if (a->cfg.tls) {
 		pn_ssl_t *ssl = pn_ssl(t);
 

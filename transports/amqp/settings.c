@@ -140,6 +140,13 @@ int settings_parse_url(const char *url, char **host, char port[8], bool *tls, ch
 	return 0;
 }
 
+static bool is_address_literal(const char *host)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
 /* A copy of the string setting `key`, or of `def` when it is absent. Empty strings are
  * rejected. Returns 0, or -1 with err filled. */
 static int get_string(const berth_host *host, const berth_settings *s, const char *key,
@@ -483,6 +490,10 @@ int settings_read(const berth_host *host, const berth_settings *s, struct amqp_s
 
 	if (cfg->tls && make_ssl_domain(host, s, cfg, ssl_domain, err) < 0)
 		goto fail;
+	if (cfg->tls && !cfg->tls_insecure && is_address_literal(cfg->host))
+		host->log(BERTH_LOG_WARNING, AMQP_LOG,
+			  "%s: qpid-proton verifies the server against DNS names and the CN "
+			  "only, not IP addresses: use a host name in the URL", cfg->url);
 	if (cfg->tls_insecure)
 		host->log(BERTH_LOG_WARNING, AMQP_LOG,
 			  "%s: tls_insecure: the peer's certificate and name are not verified",

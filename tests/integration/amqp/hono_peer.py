@@ -12,7 +12,8 @@ receiver link (source "command..."), and records everything the device sends.
 stdin: one JSON object per line:
   {"op": "send", "id": "c1", "subject": "start", "reply_to": "...", "correlation_id": "...",
    "cid_type": "string|uuid|ulong|binary|none", "body": "...",
-   "body_kind": "data|string|none|empty|garbage", "content_type": "...", "device_id": "..."}
+   "body_kind": "data|string|none|empty|garbage", "repeat": N (body N times),
+   "content_type": "...", "device_id": "..."}
   {"op": "outcome", "value": "accept|reject|release|modify"}  how to settle device messages
   {"op": "hold", "value": true}      do not settle device messages at all
                                      (both answer {"event": "ack", "op": ...})
@@ -25,13 +26,27 @@ command-sent, command-outcome, message, stats, disconnected).
 import argparse
 import json
 import os
+import socket
 import sys
 import threading
 import uuid
 
-from proton import Condition, Message, SSLDomain, symbol, ulong
+from proton import Condition, Message, SSLDomain, _io, symbol, ulong
 from proton.handlers import MessagingHandler
 from proton.reactor import ApplicationEvent, Container, EventInjector
+
+
+def _listen(host, port):
+    # proton's IO.listen() makes IPv4 sockets only; this also listens on IPv6 literals
+    s = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET)
+    _io.IO._setupsocket(s)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, True)
+    s.bind((host, port))
+    s.listen(10)
+    return s
+
+
+_io.IO.listen = staticmethod(_listen)
 
 
 def out(**kw):
@@ -87,7 +102,12 @@ class Peer(MessagingHandler):
         self.container = event.container
         self.injector = EventInjector()
         event.container.selectable(self.injector)
-        event.container.listen(self.a.url)
+        # Url() cannot parse IPv6 literals: split amqp[s]://host:port (or [v6]:port) here
+        scheme, rest = self.a.url.split('://', 1)
+        host, port = rest.rsplit(':', 1)
+        acceptor = event.container.acceptor(host.strip('[]'), int(port))
+        if scheme == 'amqps':
+            acceptor.set_ssl_domain(event.container.ssl.server)
         threading.Thread(target=self.read_stdin, daemon=True).start()
         out(event='listening', url=self.a.url, pid=os.getpid())
         if self.a.ready_file:
@@ -195,7 +215,8 @@ class Peer(MessagingHandler):
             l.stream(b'this is not an AMQP 1.0 message')
             l.advance()
         else:
-            body = {'data': (req.get('body') or '').encode(), 'string': req.get('body'),
+            text = (req.get('body') or '') * int(req.get('repeat', 1))
+            body = {'data': text.encode(), 'string': text,
                     'none': None, 'empty': b''}[kind]
             m = Message(subject=req.get('subject'), reply_to=req.get('reply_to'),
                         correlation_id=typed_cid(req.get('correlation_id'), req.get('cid_type', 'string')),
