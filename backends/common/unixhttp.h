@@ -37,7 +37,7 @@ struct unixhttp_error {
 
 struct unixhttp_request {
 	const char *method;       /* "GET", "POST", "DELETE" */
-	const char *target;       /* path and query, already escaped: "/v1.41/containers/json?all=1" */
+	const char *target;       /* path and query, escaped: "/v1.41/containers/json?all=1" */
 	const char *body;         /* NULL: no body */
 	size_t body_len;
 	const char *content_type; /* default "application/json" when there is a body */

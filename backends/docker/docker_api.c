@@ -196,7 +196,8 @@ int docker_negotiate_within(struct docker *d, long timeout_ms, berth_error *err)
 	d->engine_version = engine;
 	pthread_mutex_unlock(&d->lock);
 	if (old != minor)
-		docker_log(d, BERTH_LOG_INFO, "Docker engine %s at %s: using API 1.%d (engine: 1.%d to 1.%d)",
+		docker_log(d, BERTH_LOG_INFO,
+			   "Docker engine %s at %s: using API 1.%d (engine: 1.%d to 1.%d)",
 			   version ? version : "", d->socket, minor, server_min, server_max);
 	ret = 0;
 out:

@@ -222,7 +222,8 @@ static bool run_stream(struct docker *d, int64_t since_ns, char *why, size_t why
 	}
 	if (since_ns > 0)
 		n = asprintf(&target, "/v1.%d/events?filters=%s&since=%lld.%09lld", minor, filters,
-			     (long long)(since_ns / 1000000000), (long long)(since_ns % 1000000000));
+			     (long long)(since_ns / 1000000000),
+			     (long long)(since_ns % 1000000000));
 	else
 		n = asprintf(&target, "/v1.%d/events?filters=%s", minor, filters);
 	free(filters);
@@ -278,7 +279,8 @@ static void *event_thread(void *arg)
 			report_down(d, e.message);
 		} else {
 			/* since= only on a reconnect; the first stream starts now */
-			since = d->last_event_ns ? d->last_event_ns - SINCE_MARGIN_NS : connected_ns;
+			since = d->last_event_ns ? d->last_event_ns - SINCE_MARGIN_NS
+						 : connected_ns;
 			started = now_ns();
 			connected = run_stream(d, since, why, sizeof(why));
 			if (atomic_load(&d->stop))

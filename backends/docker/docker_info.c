@@ -118,9 +118,9 @@ static int state_of(const char *status)
 		const char *name;
 		int state;
 	} map[] = {
-		{ "created", BERTH_RS_CREATED },	 { "running", BERTH_RS_RUNNING },
-		{ "paused", BERTH_RS_PAUSED },		 { "restarting", BERTH_RS_RESTARTING },
-		{ "removing", BERTH_RS_REMOVING },	 { "exited", BERTH_RS_EXITED },
+		{ "created", BERTH_RS_CREATED },   { "running", BERTH_RS_RUNNING },
+		{ "paused", BERTH_RS_PAUSED },     { "restarting", BERTH_RS_RESTARTING },
+		{ "removing", BERTH_RS_REMOVING }, { "exited", BERTH_RS_EXITED },
 		{ "dead", BERTH_RS_DEAD },
 	};
 

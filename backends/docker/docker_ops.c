@@ -218,7 +218,8 @@ static char *berth_id_of(struct docker *d, const char *id, berth_error *err)
 	berth_container_info_release(&info);
 	if (!berth_id)
 		berth_error_set(err, BERTH_E_INVALID,
-				"container %s has no " BERTH_LABEL_ID " label to name it after", id);
+				"container %s has no " BERTH_LABEL_ID " label to name it after",
+				id);
 	return berth_id;
 }
 
@@ -345,7 +346,8 @@ int docker_op_list(void *instance, berth_list_cb cb, void *userdata, unsigned fl
 	}
 	root = json_tokener_parse(resp.body);
 	if (!root || !json_object_is_type(root, json_type_array)) {
-		ret = berth_error_set(err, BERTH_E_RUNTIME, "Docker's container list is not a list");
+		ret = berth_error_set(err, BERTH_E_RUNTIME,
+				      "Docker's container list is not a list");
 		goto out;
 	}
 	n = json_object_array_length(root);

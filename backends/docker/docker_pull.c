@@ -106,7 +106,8 @@ int docker_pull(struct docker *d, const char *image, berth_error *err)
 	}
 	repo = unixhttp_escape(ref.repo);
 	tag = unixhttp_escape(ref.tag);
-	if (!repo || !tag || asprintf(&target, "/images/create?fromImage=%s&tag=%s", repo, tag) < 0) {
+	if (!repo || !tag ||
+	    asprintf(&target, "/images/create?fromImage=%s&tag=%s", repo, tag) < 0) {
 		target = NULL;
 		berth_error_set(err, BERTH_E_NOMEM, "out of memory");
 		goto out;

@@ -183,12 +183,12 @@ static int add_ports(json_object *root, json_object *hc, const berth_container_s
 
 		if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
 			return berth_error_set(err, BERTH_E_INVALID,
-					       "port mapping %zu: protocol \"%s\" is not tcp or udp",
-					       i, proto);
+					       "port mapping %zu: protocol \"%s\" is not tcp or "
+					       "udp", i, proto);
 		if (p->host_port_end && p->host_port_end < p->host_port)
 			return berth_error_set(err, BERTH_E_INVALID,
-					       "port mapping %zu: host port range %u-%u is reversed",
-					       i, p->host_port, p->host_port_end);
+					       "port mapping %zu: host port range %u-%u is "
+					       "reversed", i, p->host_port, p->host_port_end);
 		n = snprintf(key, sizeof(key), "%u/%s", p->container_port, proto);
 		if (n < 0 || (size_t)n >= sizeof(key))
 			return berth_error_set(err, BERTH_E_INTERNAL, "port key too long");

@@ -330,8 +330,8 @@ static int expect_event(int type, const char *id, const char *berth_id, const ch
 	EXPECT(r != NULL, "no %s event for %.12s", what, id);
 	if (r) {
 		EXPECT(!berth_id || (r->berth_id && strcmp(r->berth_id, berth_id) == 0),
-		       "%s event: berth id %s, wanted %s", what, r->berth_id ? r->berth_id : "(none)",
-		       berth_id);
+		       "%s event: berth id %s, wanted %s", what,
+		       r->berth_id ? r->berth_id : "(none)", berth_id);
 		code = r->exit_code;
 		testhost_record_free(r);
 	}
@@ -412,19 +412,24 @@ struct fake {
 
 static const char *const fake_events_1[] = {
 	"{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":{\"ID\":\"fakeid\",\"Attributes\":"
-	"{\"berth.id\":\"fb\",\"name\":\"f\"}},\"time\":1000000000,\"timeNano\":1000000000123456789}\n",
+	"{\"berth.id\":\"fb\",\"name\":\"f\"}},\"time\":1000000000,"
+	"\"timeNano\":1000000000123456789}\n",
 	"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"fakeid\",\"Attributes\":"
-	"{\"berth.id\":\"fb\",\"exitCode\":\"9\"}},\"time\":1000000000,\"timeNano\":1000000000123456790}\n",
+	"{\"berth.id\":\"fb\",\"exitCode\":\"9\"}},\"time\":1000000000,"
+	"\"timeNano\":1000000000123456790}\n",
 };
 static const char *const fake_events_2[] = {
 	/* events already delivered (since= asks for 1 s before the last one), then a new
 	 * one split across two writes, then an action we do not report */
 	"{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":{\"ID\":\"fakeid\",\"Attributes\":"
-	"{\"berth.id\":\"fb\",\"name\":\"f\"}},\"time\":1000000000,\"timeNano\":1000000000123456789}\n"
+	"{\"berth.id\":\"fb\",\"name\":\"f\"}},\"time\":1000000000,"
+	"\"timeNano\":1000000000123456789}\n"
 	"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"fakeid\",\"Attributes\":"
-	"{\"berth.id\":\"fb\",\"exitCode\":\"9\"}},\"time\":1000000000,\"timeNano\":1000000000123456790}\n"
+	"{\"berth.id\":\"fb\",\"exitCode\":\"9\"}},\"time\":1000000000,"
+	"\"timeNano\":1000000000123456790}\n"
 	"{\"Type\":\"container\",\"Action\":\"rename\",\"Actor\":{\"ID\":\"fakeid\",\"Attri",
-	"butes\":{\"berth.id\":\"fb\",\"name\":\"newname\",\"oldName\":\"/f\"}},\"time\":1000000001,"
+	"butes\":{\"berth.id\":\"fb\",\"name\":\"newname\",\"oldName\":\"/f\"}},"
+	"\"time\":1000000001,"
 	"\"timeNano\":1000000001000000000}\n{\"Type\":\"container\",\"Action\":\"exec_start: sh\","
 	"\"Actor\":{\"ID\":\"fakeid\"},\"timeNano\":1000000001000000001}\n",
 };
@@ -647,7 +652,8 @@ static void case_fake_versions(void)
 	case_begin();
 	drain();
 	/* an engine too old for us */
-	f = fake_start("{\"Version\":\"19.03.15\",\"ApiVersion\":\"1.40\",\"MinAPIVersion\":\"1.12\"}");
+	f = fake_start("{\"Version\":\"19.03.15\",\"ApiVersion\":\"1.40\","
+		       "\"MinAPIVersion\":\"1.12\"}");
 	EXPECT(f != NULL, "fake engine");
 	if (!f)
 		goto out;
@@ -682,7 +688,8 @@ static void case_fake_versions(void)
 	fake_stop(f);
 
 	/* a newer engine (Docker 29: API 1.52, minimum 1.44): we speak 1.47 */
-	f = fake_start("{\"Version\":\"29.0.0\",\"ApiVersion\":\"1.52\",\"MinAPIVersion\":\"1.44\"}");
+	f = fake_start("{\"Version\":\"29.0.0\",\"ApiVersion\":\"1.52\","
+		       "\"MinAPIVersion\":\"1.44\"}");
 	i = f ? open_fake(f, &err) : NULL;
 	EXPECT(i != NULL, "open: %s", err.message);
 	if (i) {
@@ -701,12 +708,12 @@ static void case_fake_versions(void)
 		make_spec(&spec, "ffffffff-0000-0000-0000-000000000000", "_x", NULL);
 		spec.image = "x:1";
 		EXPECT(drv->create(i, &spec, 0, &id, &err) < 0 &&
-			       strcmp(err.message, "pull docker.io/library/x:1: manifest for x:1 not "
-						   "found: manifest unknown") == 0,
+			       strcmp(err.message, "pull docker.io/library/x:1: manifest for "
+						   "x:1 not found: manifest unknown") == 0,
 		       "create: code %d %s", err.code, err.message);
 		free(id);
-		EXPECT(fake_saw(f, "POST /v1.47/containers/create?name=berth-ffffffff-0000-0000-0000-"
-				   "000000000000"),
+		EXPECT(fake_saw(f, "POST /v1.47/containers/create?name="
+				   "berth-ffffffff-0000-0000-0000-000000000000"),
 		       "create with the berth-<id> name");
 		EXPECT(fake_saw(f, "POST /v1.47/images/create?fromImage=x&tag=1"), "pull request");
 		if (case_failed)
@@ -736,7 +743,8 @@ static void case_fake_events(void)
 
 	case_begin();
 	drain();
-	f = fake_start("{\"Version\":\"20.10.24\",\"ApiVersion\":\"1.41\",\"MinAPIVersion\":\"1.12\"}");
+	f = fake_start("{\"Version\":\"20.10.24\",\"ApiVersion\":\"1.41\","
+		       "\"MinAPIVersion\":\"1.12\"}");
 	EXPECT(f != NULL, "fake engine");
 	i = f ? open_fake(f, &err) : NULL;
 	EXPECT(i != NULL, "open: %s", err.message);
@@ -1003,7 +1011,8 @@ static void case_create(void)
 		snprintf(want, sizeof(want), "%s:/data:rprivate", mnt_bind);
 		v = jpath(o, "HostConfig.Binds");
 		EXPECT(v && json_object_array_length(v) == 1 &&
-			       strcmp(json_object_get_string(json_object_array_get_idx(v, 0)), want) == 0,
+			       strcmp(json_object_get_string(json_object_array_get_idx(v, 0)),
+				      want) == 0,
 		       "Binds %s", v ? json_object_to_json_string(v) : "-");
 		v = json_object_array_get_idx(jpath(o, "HostConfig.Mounts"), 0);
 		EXPECT(v && strcmp(jstr(v, "Source"), mnt_colon) == 0 &&
@@ -1015,7 +1024,8 @@ static void case_create(void)
 		EXPECT(v && strcmp(jstr(v, "HostIp"), "127.0.0.1") == 0 &&
 			       strcmp(jstr(v, "HostPort"), want) == 0,
 		       "PortBindings 80/tcp %s", v ? json_object_to_json_string(v) : "-");
-		EXPECT(jpath(o, "HostConfig.PortBindings.53/udp") && jpath(o, "Config.ExposedPorts.80/tcp") &&
+		EXPECT(jpath(o, "HostConfig.PortBindings.53/udp") &&
+			       jpath(o, "Config.ExposedPorts.80/tcp") &&
 			       jpath(o, "Config.ExposedPorts.53/udp"),
 		       "PortBindings/ExposedPorts %s",
 		       json_object_to_json_string(jpath(o, "HostConfig.PortBindings")));
@@ -1135,7 +1145,8 @@ static void case_restart_policy(void)
 		goto out;
 	EXPECT(drv->start(inst, id, 0, &err) == 0, "start: %s", err.message);
 	for (int i = 0; i < 3; i++) {
-		code = expect_event(BERTH_EV_EXIT, id, "eeeeeeee-2222-3333-4444-555555555555", "die");
+		code = expect_event(BERTH_EV_EXIT, id, "eeeeeeee-2222-3333-4444-555555555555",
+				    "die");
 		EXPECT(code == 1, "run %d: exit code %d", i, code);
 	}
 	usleep(300 * 1000);
@@ -1202,7 +1213,8 @@ static void case_stop(void)
 		expect_event(BERTH_EV_START, other_id, NULL, "start");
 		usleep(200 * 1000);
 		t0 = mono_ms();
-		EXPECT(drv->stop(inst, other_id, SIGTERM, 1, 0, &err) == 0, "stop: %s", err.message);
+		EXPECT(drv->stop(inst, other_id, SIGTERM, 1, 0, &err) == 0, "stop: %s",
+		       err.message);
 		ms = mono_ms() - t0;
 		code = expect_event(BERTH_EV_EXIT, other_id, NULL, "die");
 		EXPECT(code == 137, "exit code %d, wanted 137 (SIGKILL)", code);
@@ -1211,9 +1223,10 @@ static void case_stop(void)
 		     (long long)ms, code);
 	}
 out:
-	case_end(api_minor >= 42 ? "stop: SIGINT and SIGTERM with timeout; SIGKILL after it"
-				 : "stop: SIGINT refused on API 1.41 (core does kill+wait), SIGTERM "
-				   "path, SIGKILL after the timeout, CONFLICT when stopped");
+	case_end(api_minor >= 42
+			 ? "stop: SIGINT and SIGTERM with timeout; SIGKILL after it"
+			 : "stop: SIGINT refused on API 1.41 (core does kill+wait), SIGTERM path, "
+			   "SIGKILL after the timeout, CONFLICT when stopped");
 }
 
 static void case_pause(void)
@@ -1264,7 +1277,8 @@ static void case_rename(void)
 	r = wait_event(BERTH_EV_RENAME, main_id);
 	EXPECT(r && r->name && strcmp(r->name, new_name) == 0, "rename event name %s",
 	       r && r->name ? r->name : "-");
-	EXPECT(r && r->berth_id && strcmp(r->berth_id, main_berth_id) == 0, "rename event berth id");
+	EXPECT(r && r->berth_id && strcmp(r->berth_id, main_berth_id) == 0,
+	       "rename event berth id");
 	testhost_record_free(r);
 	o = direct_inspect(main_id);
 	EXPECT(o && strcmp(jstr(o, "Name") + 1, new_name) == 0, "docker name %s",
@@ -1629,7 +1643,8 @@ static void case_concurrency_latency(void)
 			if (w[i].failed)
 				diag("worker %d: %s", i, w[i].message);
 		}
-		EXPECT(failed == 0 && ok == 400, "concurrent inspects: %d ok, %d failed", ok, failed);
+		EXPECT(failed == 0 && ok == 400, "concurrent inspects: %d ok, %d failed", ok,
+		       failed);
 		diag("8 threads x 50 inspects: %.0f us wall per op", (mono_us() - t0) / 400);
 	}
 out:
