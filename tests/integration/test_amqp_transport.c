@@ -80,16 +80,17 @@ static int peer_start(struct proc *p, bool tls, const char *const *extra)
 
 /* Asks the peer to send a command. */
 static void peer_send(struct proc *p, const char *id, const char *subject, const char *reply_to,
-		      const char *cid, const char *cid_type, const char *body_kind, const char *body,
-		      const char *device_id)
+		      const char *cid, const char *cid_type, const char *body_kind,
+		      const char *body, const char *device_id)
 {
 	char extra[512] = "";
 
 	if (device_id)
 		snprintf(extra, sizeof(extra), ", \"device_id\": \"%s\"", device_id);
-	proc_send(p, "{\"op\": \"send\", \"id\": \"%s\", \"subject\": \"%s\", \"reply_to\": %s%s%s, "
-		  "\"correlation_id\": %s%s%s, \"cid_type\": \"%s\", \"body_kind\": \"%s\", "
-		  "\"body\": \"%s\", \"content_type\": \"application/vnd.eclipse.ditto+json\"%s}",
+	proc_send(p, "{\"op\": \"send\", \"id\": \"%s\", \"subject\": \"%s\", "
+		  "\"reply_to\": %s%s%s, \"correlation_id\": %s%s%s, \"cid_type\": \"%s\", "
+		  "\"body_kind\": \"%s\", \"body\": \"%s\", "
+		  "\"content_type\": \"application/vnd.eclipse.ditto+json\"%s}",
 		  id, subject, reply_to ? "\"" : "", reply_to ? reply_to : "null",
 		  reply_to ? "\"" : "", cid ? "\"" : "", cid ? cid : "null", cid ? "\"" : "",
 		  cid_type, body_kind, body, extra);
@@ -147,9 +148,11 @@ static void case_settings(void)
 		{ "url = \"amqp://localhost\"; password = \"p\";", "password" },
 		{ "url = \"amqp://localhost\"; credit = 0;", "credit" },
 		{ "url = \"amqp://localhost\"; idle_timeout = -1;", "idle_timeout" },
-		{ "url = \"amqp://localhost\"; reconnect_min = 5; reconnect_max = 1;", "reconnect_max" },
+		{ "url = \"amqp://localhost\"; reconnect_min = 5; reconnect_max = 1;",
+		  "reconnect_max" },
 		{ "url = \"amqp://localhost\"; command_source = \"\";", "command_source" },
-		{ "url = \"amqps://localhost\"; sasl_mechanisms = \"EXTERNAL\";", "sasl_mechanisms" },
+		{ "url = \"amqps://localhost\"; sasl_mechanisms = \"EXTERNAL\";",
+		  "sasl_mechanisms" },
 		{ "url = \"amqp://[::1]\";", NULL },
 		{ "url = \"amqps://example.com:443/\";", NULL },
 		{ "url = \"amqp://127.0.0.1\"; username = \"a@t\"; password = \"p\";", NULL },
@@ -176,8 +179,8 @@ static void case_settings(void)
 			break;
 		}
 		if (cases[i].key && !has(err.message, cases[i].key)) {
-			snprintf(why, sizeof(why), "error for %s does not name %s: %s", cases[i].text,
-				 cases[i].key, err.message);
+			snprintf(why, sizeof(why), "error for %s does not name %s: %s",
+				 cases[i].text, cases[i].key, err.message);
 			ok = false;
 			break;
 		}
@@ -260,7 +263,8 @@ static void case_plain(void)
 		ok = o && o2 && same(jstr(o, "user"), "dev1@t1") &&
 		     same(jstr(o, "container"), "berth-org.acme:dev1") &&
 		     has(json_object_to_json_string(o), "ANONYMOUS-RELAY") &&
-		     same(jstr(o2, "source"), "command") && same(jstr(o2, "snd_settle_mode"), "0") &&
+		     same(jstr(o2, "source"), "command") &&
+		     same(jstr(o2, "snd_settle_mode"), "0") &&
 		     same(jstr(o2, "rcv_settle_mode"), "0");
 		if (!ok)
 			snprintf(why, sizeof(why), "peer saw %s / %s",
@@ -340,7 +344,8 @@ static void case_plain(void)
 			      r->correlation_id);
 			CHECK(mod_reply(&s.mod, r, 204, "{}", &err) == 0, "send_reply: %s",
 			      err.message);
-			o = proc_wait(&s.peer, T_WAIT, "message", "correlation_id", ids[i].cid, NULL);
+			o = proc_wait(&s.peer, T_WAIT, "message", "correlation_id", ids[i].cid,
+				      NULL);
 			CHECK(o, "%s: no reply", ids[i].type);
 			CHECK(same(jstr(o, "cid_type"), ids[i].type), "%s came back as %s",
 			      ids[i].type, jstr(o, "cid_type"));
@@ -662,13 +667,16 @@ static void case_ipv6(void)
 	bool ok = false;
 
 	if (peer_start_on(&peer, "[::1]", false, peer_args) == 0) {
-		if (mod_open(&m, so_path, settings("url = \"amqp://[::1]:%d\";", port), &err) == 0) {
+		const char *cfg = settings("url = \"amqp://[::1]:%d\";", port);
+
+		if (mod_open(&m, so_path, cfg, &err) == 0) {
 			if (mod_start(&m, &err) == 0) {
 				r = mod_wait(&m, TESTHOST_ONLINE, T_WAIT);
 				ok = r != NULL;
 				if (!r)
 					r = mod_wait(&m, TESTHOST_OFFLINE, 0);
-				snprintf(why, sizeof(why), "%s", r && r->text ? r->text : "not online");
+				snprintf(why, sizeof(why), "%s",
+					 r && r->text ? r->text : "not online");
 				testhost_record_free(r);
 			} else {
 				snprintf(why, sizeof(why), "start: %s", err.message);
@@ -690,9 +698,10 @@ static void case_insecure(void)
 	struct session s;
 	char why[1024] = "";
 	bool ok = session_up(&s, true, peer_args,
-			     settings("url = \"amqps://127.0.0.1:%d\"; ca_file = \"%s/other-ca.crt\"; "
-				      "tls_insecure = true; username = \"dev1@t1\"; "
-				      "password = \"secret\";", port, certs),
+			     settings("url = \"amqps://127.0.0.1:%d\"; "
+				      "ca_file = \"%s/other-ca.crt\"; tls_insecure = true; "
+				      "username = \"dev1@t1\"; password = \"secret\";", port,
+				      certs),
 			     why, sizeof(why));
 
 	test_report(ok, "tls_insecure = true connects despite an unverifiable certificate", why);
@@ -936,7 +945,8 @@ static void case_peer_down(void)
 	bool up = false;
 
 	CHECK(mod_open(&m, so_path,
-		       settings("url = \"amqp://127.0.0.1:%d\"; queue_limit = 3;", port), &err) == 0,
+		       settings("url = \"amqp://127.0.0.1:%d\"; queue_limit = 3;", port),
+		       &err) == 0,
 	      "open: %s", err.message);
 	up = true;
 	CHECK(mod_start(&m, &err) == 0, "start() failed with the peer down: %s", err.message);

@@ -182,7 +182,8 @@ static pn_link_t *link_for(struct amqp *a, const char *address, int64_t now)
 	if (!slot) {
 		if (!lru)
 			return NULL; /* every cached link has messages in flight: wait */
-		alog(a, BERTH_LOG_DEBUG, "closing the sender link to %s (cache full)", lru->address);
+		alog(a, BERTH_LOG_DEBUG, "closing the sender link to %s (cache full)",
+		     lru->address);
 		pn_link_close(lru->link);
 		sender_forget(lru);
 		slot = lru;
@@ -255,7 +256,9 @@ static void blame_pending_senders(struct amqp *a, const char *cond)
 			continue;
 		for (o = a->q_head; o; o = next) {
 			next = o->next;
-			if (strcmp(o->address, s->address) != 0 || ++o->refusals < AMQP_MAX_REFUSALS)
+			if (strcmp(o->address, s->address) != 0)
+				continue;
+			if (++o->refusals < AMQP_MAX_REFUSALS)
 				continue;
 			if (o->delivery)
 				pn_delivery_set_context(o->delivery, NULL);
@@ -343,8 +346,8 @@ static void on_outcome(struct amqp *a, pn_delivery_t *d)
 	case PN_MODIFIED:
 		o->state = AMQP_OUT_QUEUED;
 		o->not_before_ms = amqp_now_ms() + a->cfg.reconnect_min_ms;
-		alog(a, BERTH_LOG_INFO, "%s #%" PRIu64 " to %s was %s by the peer: sending it again",
-		     o->kind == AMQP_OUT_REPLY ? "reply" : "event", o->seq, o->address,
+		alog(a, BERTH_LOG_INFO, "%s #%" PRIu64 " to %s was %s by the peer: sending it "
+		     "again", o->kind == AMQP_OUT_REPLY ? "reply" : "event", o->seq, o->address,
 		     st == PN_RELEASED ? "released" : "modified");
 		return;
 	case PN_REJECTED:
@@ -783,7 +786,8 @@ static void handle(struct amqp *a, pn_event_t *e, bool shutdown)
 		on_link_remote_close(a, pn_event_link(e));
 		break;
 	case PN_SESSION_REMOTE_CLOSE:
-		condition_text(pn_session_remote_condition(pn_event_session(e)), cond, sizeof(cond));
+		condition_text(pn_session_remote_condition(pn_event_session(e)), cond,
+			       sizeof(cond));
 		blame_pending_senders(a, cond);
 		fail_connection(a, "the peer ended the session%s%s", cond[0] ? ": " : "", cond);
 		break;
@@ -871,7 +875,8 @@ static void after_batch(struct amqp *a, bool conn_batch)
 				a->linger_until_ms = amqp_now_ms() + AMQP_CLOSE_LINGER_MS;
 			}
 		} else {
-			if (stop_rcv && a->receiver && (pn_link_state(a->receiver) & PN_LOCAL_ACTIVE)) {
+			if (stop_rcv && a->receiver &&
+			    (pn_link_state(a->receiver) & PN_LOCAL_ACTIVE)) {
 				pn_link_close(a->receiver);
 				alog(a, BERTH_LOG_INFO, "stopped taking commands");
 				if (a->remote_open)

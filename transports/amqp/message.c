@@ -224,8 +224,8 @@ static int find_device_id(pn_message_t *m, char **out, char *why, size_t why_len
 		if (!match || *out)
 			continue;
 		if (pn_data_type(p) != PN_STRING) {
-			snprintf(why, why_len, "application property device_id is a %s, not a string",
-				 pn_type_name(pn_data_type(p)));
+			snprintf(why, why_len, "application property device_id is a %s, not a "
+				 "string", pn_type_name(pn_data_type(p)));
 			rc = -1;
 			break;
 		}

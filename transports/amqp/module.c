@@ -53,7 +53,8 @@ static int amqp_start(void *instance, berth_error *err)
 	int rc;
 
 	if (a->thread_running)
-		return berth_error_set(err, BERTH_E_CONFLICT, "the AMQP transport is already started");
+		return berth_error_set(err, BERTH_E_CONFLICT,
+				       "the AMQP transport is already started");
 	p = pn_proactor();
 	if (!p)
 		return berth_error_set(err, BERTH_E_NOMEM, "cannot create the AMQP proactor");

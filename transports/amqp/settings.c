@@ -32,10 +32,13 @@ const berth_option amqp_options[] = {
 	{ "event_address", BERTH_OPT_STRING, false,
 	  "address of twin events (default \"event\"; gateway: \"event/<tenant>/<device>\")" },
 	{ "credit", BERTH_OPT_INT, false, "commands in flight at most (default 32)" },
-	{ "idle_timeout", BERTH_OPT_INT, false, "seconds; heartbeats at half of it (default 60, 0 = off)" },
+	{ "idle_timeout", BERTH_OPT_INT, false,
+	  "seconds; heartbeats at half of it (default 60, 0 = off)" },
 	{ "reconnect_min", BERTH_OPT_FLOAT, false, "first reconnect delay, seconds (default 1)" },
-	{ "reconnect_max", BERTH_OPT_FLOAT, false, "longest reconnect delay, seconds (default 30)" },
-	{ "container_id", BERTH_OPT_STRING, false, "AMQP container id (default berth-<thing or host>)" },
+	{ "reconnect_max", BERTH_OPT_FLOAT, false,
+	  "longest reconnect delay, seconds (default 30)" },
+	{ "container_id", BERTH_OPT_STRING, false,
+	  "AMQP container id (default berth-<thing or host>)" },
 	{ "queue_limit", BERTH_OPT_INT, false,
 	  "replies and events kept until settled, at most (default 1024)" },
 	{ "max_message_size", BERTH_OPT_INT, false,
@@ -464,7 +467,8 @@ int settings_read(const berth_host *host, const berth_settings *s, struct amqp_s
 	    get_seconds_ms(host, s, "reconnect_max", 30, &cfg->reconnect_max_ms, err) < 0)
 		goto fail;
 	if (cfg->reconnect_max_ms < cfg->reconnect_min_ms) {
-		host->setting_invalid(s, "reconnect_max", err, "must not be less than reconnect_min");
+		host->setting_invalid(s, "reconnect_max", err,
+				      "must not be less than reconnect_min");
 		goto fail;
 	}
 
