@@ -5,3 +5,4 @@ include $(srcdir)/tests/fuzz/local.mk
 include $(srcdir)/tests/integration/local.mk
 include $(srcdir)/tests/bench/local.mk
 include $(srcdir)/tests/data/local.mk
+include $(srcdir)/tests/sdk/local.mk
