@@ -107,21 +107,33 @@ log.console = false
 CONF
 }
 
+# One attempt; returns non-zero (with the reason on stderr) when the node did not come up.
+try_start() {
+	write_conf
+	(node_env && exec setsid "$SBIN/rabbitmq-server" >"$D/stdout.log" 2>&1 </dev/null) &
+	i=0
+	while ! { pid_of >/dev/null && answers; }; do
+		i=$((i + 1))
+		if [ $i -gt $((READY_TIMEOUT * 5)) ]; then
+			echo "rabbitmq.sh: no answer on $PORT/$TLS_PORT within ${READY_TIMEOUT}s" >&2
+			return 1
+		fi
+		sleep 0.2
+	done
+	ctl await_startup >/dev/null 2>&1 || { echo "rabbitmq.sh: await_startup failed" >&2; return 1; }
+}
+
 do_start() {
 	if pid_of >/dev/null && answers; then
 		write_env
 		return 0
 	fi
 	[ -x "$SBIN/rabbitmq-server" ] || fail "rabbitmq-server is not installed (apt-get install rabbitmq-server)"
-	write_conf
-	(node_env && exec setsid "$SBIN/rabbitmq-server" >"$D/stdout.log" 2>&1 </dev/null) &
-	i=0
-	while ! { pid_of >/dev/null && answers; }; do
-		i=$((i + 1))
-		[ $i -le $((READY_TIMEOUT * 5)) ] || fail "RabbitMQ did not answer on $PORT/$TLS_PORT within ${READY_TIMEOUT}s"
-		sleep 0.2
-	done
-	ctl await_startup >/dev/null 2>&1 || fail "rabbitmqctl await_startup failed"
+	if ! try_start; then
+		echo "rabbitmq.sh: first start failed, cleaning up and trying again" >&2
+		do_stop
+		try_start || fail "RabbitMQ did not start"
+	fi
 	write_env
 }
 
