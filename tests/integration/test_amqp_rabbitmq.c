@@ -355,6 +355,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	so_path = argv[1];
+	if (access("/usr/bin/python3", X_OK) != 0 ||
+	    access("/usr/lib/python3/dist-packages/proton/__init__.py", R_OK) != 0) {
+		printf("# SKIP: python3-qpid-proton is not installed\n");
+		return 77;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	snprintf(envf, sizeof(envf), "%s/rabbitmq.env", test_rundir());
@@ -362,6 +367,11 @@ int main(int argc, char **argv)
 	source_env(envf);
 	if (!getenv("BERTH_TEST_RABBITMQ_PORT")) {
 		char *start[] = { "/bin/sh", script, "start", NULL };
+
+		if (access("/usr/lib/rabbitmq/bin/rabbitmq-server", X_OK) != 0) {
+			printf("# SKIP: rabbitmq-server is not installed\n");
+			return 77;
+		}
 
 		if (run_wait(start, 120000) != 0) {
 			printf("not ok - RabbitMQ did not start (%s start)\n", script);

@@ -982,6 +982,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	so_path = argv[1];
+	if (access("/usr/bin/python3", X_OK) != 0 ||
+	    access("/usr/lib/python3/dist-packages/proton/__init__.py", R_OK) != 0) {
+		printf("# SKIP: python3-qpid-proton is not installed\n");
+		return 77;
+	}
 	port = p && *p ? atoi(p) : 15690;
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
