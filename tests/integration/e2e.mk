@@ -1,0 +1,20 @@
+# End-to-end suite and integration runner (tests/integration/README.md, "The runner").
+#   make check-integration [INTEGRATION_FILTER="e2e/test_errors ..."]
+# builds the check programs, then runs tests/integration/run.sh on this build tree: the
+# module-level programs, tests/integration/*/run-*.sh and the e2e suite (berthd driven
+# through MQTT against a real mosquitto and dockerd). Not part of `make check`: it needs
+# the peers (dockerd, mosquitto) and root.
+EXTRA_DIST += \
+	tests/integration/README.md \
+	tests/integration/run.sh \
+	tests/integration/e2e/berthtest.py \
+	tests/integration/e2e/test_container_api.py \
+	tests/integration/e2e/test_errors.py \
+	tests/integration/e2e/test_concurrency.py \
+	tests/integration/e2e/test_restart_policy.py \
+	tests/integration/e2e/test_faults.py
+
+check-integration: all $(check_PROGRAMS)
+	bash $(srcdir)/tests/integration/run.sh $(abs_top_builddir) $(INTEGRATION_FILTER)
+
+.PHONY: check-integration
