@@ -2,3 +2,4 @@
 include $(srcdir)/tests/integration/mqtt.mk
 include $(srcdir)/tests/integration/docker.mk
 include $(srcdir)/tests/integration/amqp.mk
+include $(srcdir)/tests/integration/e2e.mk
