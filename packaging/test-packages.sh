@@ -6,7 +6,8 @@
 #
 #  1. packaging/build-deb.sh OUTDIR [TARBALL] (from `make dist` or TARBALL; runs the
 #     unit tests unless DEB_BUILD_OPTIONS=nocheck)
-#  2. lintian: fails on any error; warnings and infos are listed
+#  2. lintian: fails on any error; warnings and infos are listed; the SDK test
+#     (tests/sdk/run-sdk-test.sh --debs OUTDIR) on the packages unpacked with dpkg -x
 #  3. apt-get install ./OUTDIR/*.deb (as root; --no-install-recommends, so that no
 #     docker.io is pulled in), then:
 #     - berthd --check-config on the installed default /etc/berth/berth.conf (the docker
@@ -124,6 +125,20 @@ if command -v lintian >/dev/null; then
 	[ $lrc -eq 0 ] || fail "lintian reports errors"
 else
 	fail "lintian is not installed"
+fi
+
+# ---- 2b. the packaged SDK, out of tree ---------------------------------------------------
+# The example backend built against berth-dev unpacked into a temporary root (dpkg -x)
+# and driven by the packaged berthd from there: tests/sdk/run-sdk-test.sh --debs.
+SDKTEST=$HERE/../tests/sdk/run-sdk-test.sh
+if [ -x "$SDKTEST" ]; then
+	"$SDKTEST" --debs "$OUT" >"$TMP/sdk.log" 2>&1
+	src=$?
+	case $src in
+	0) log "SDK test on the packages: $(tail -n 1 "$TMP/sdk.log" | sed 's/^run-sdk-test.sh: //')" ;;
+	77) log "SDK test on the packages skipped: $(tail -n 1 "$TMP/sdk.log")" ;;
+	*) cat "$TMP/sdk.log" >&2; fail "tests/sdk/run-sdk-test.sh --debs $OUT" ;;
+	esac
 fi
 
 # ---- 3. install and run ----------------------------------------------------------------

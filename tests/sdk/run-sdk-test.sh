@@ -1,10 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 #
-# run-sdk-test.sh BUILD_DIR: the module SDK works for a vendor who has only the
-# installed berth.
+# run-sdk-test.sh BUILD_DIR
+# run-sdk-test.sh --debs DIR
+# The module SDK works for a vendor who has only the installed berth.
 #
-#  1. `make -C BUILD_DIR install DESTDIR=$tmp/root`: berthd, the modules, the SDK.
+#  1. `make -C BUILD_DIR install DESTDIR=$tmp/root`: berthd, the modules, the SDK; or
+#     with --debs, `dpkg -x` of the packages berth, berth-dev and the module packages
+#     found in DIR (what packaging/build-deb.sh made) into $tmp/root.
 #  2. Builds tests/sdk/example (a copy, with its plain Makefile) with pkg-config pointed
 #     ONLY at the installed SDK (PKG_CONFIG_LIBDIR + PKG_CONFIG_SYSROOT_DIR), and proves
 #     it: the compiler's own list of included headers (cc -H) must show every <berth/...>
@@ -25,8 +28,14 @@
 #   mosquitto-clients
 set -uo pipefail
 
-[ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
-BUILD=$(cd "$1" && pwd) || exit 2
+usage() { echo "usage: $0 BUILD_DIR | --debs DIR" >&2; exit 2; }
+DEBS=
+BUILD=
+case $# in
+1) BUILD=$(cd "$1" && pwd) || exit 2 ;;
+2) [ "$1" = --debs ] || usage; DEBS=$(cd "$2" && pwd) || exit 2 ;;
+*) usage ;;
+esac
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
 
@@ -70,9 +79,19 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 # ---- 1. install ------------------------------------------------------------------------
-log "make install DESTDIR=$ROOT"
-make -C "$BUILD" install DESTDIR="$ROOT" >"$TMP/install.log" 2>&1 ||
-	{ tail -n 20 "$TMP/install.log" >&2; fail "make install failed"; }
+if [ -n "$DEBS" ]; then
+	command -v dpkg >/dev/null || skip "dpkg is not installed"
+	for p in berth berth-dev berth-transport-mqtt berth-backend-docker berth-transport-amqp; do
+		deb=$(ls "$DEBS/${p}_"*.deb 2>/dev/null | head -n 1)
+		[ -n "$deb" ] || fail "no ${p}_*.deb in $DEBS"
+		log "dpkg -x $(basename "$deb")"
+		dpkg -x "$deb" "$ROOT" || fail "dpkg -x $deb"
+	done
+else
+	log "make install DESTDIR=$ROOT"
+	make -C "$BUILD" install DESTDIR="$ROOT" >"$TMP/install.log" 2>&1 ||
+		{ tail -n 20 "$TMP/install.log" >&2; fail "make install failed"; }
+fi
 BERTHD=$(find "$ROOT" -path '*/sbin/berthd' -type f | head -n 1)
 BERTHCTL=$(find "$ROOT" -path '*/bin/berthctl' -type f | head -n 1)
 PCFILE=$(find "$ROOT" -name berth-module.pc -type f | head -n 1)
@@ -98,7 +117,7 @@ mkdir "$TMP/example"
 cp "$HERE/example/example.c" "$HERE/example/Makefile" "$TMP/example/"
 make -C "$TMP/example" CFLAGS="-O2 -g -Werror" >"$TMP/example-build.log" 2>&1 ||
 	{ cat "$TMP/example-build.log" >&2; fail "the example does not build against the installed SDK"; }
-grep -E -- "-I($SRC|$BUILD)" "$TMP/example-build.log" &&
+grep -E -- "-I($SRC${BUILD:+|$BUILD})" "$TMP/example-build.log" &&
 	fail "the example's build used an include path into the source or build tree"
 # Proof by the compiler itself: where did every <berth/...> header come from?
 (cd "$TMP/example" && cc -std=gnu11 $CFLAGS_SDK -H -fsyntax-only example.c) 2>"$TMP/headers.txt" ||
