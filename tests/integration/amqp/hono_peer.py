@@ -136,16 +136,35 @@ class Peer(MessagingHandler):
             idle_timeout=event.transport.remote_idle_timeout,
             desired_capabilities=symbols(event.connection.remote_desired_capabilities))
 
+    def on_link_remote_open(self, event):
+        # runs before MessagingHandler's own handler, which would open the link again
+        l = event.link
+        if not l.state & l.LOCAL_UNINIT:
+            return
+        if l.is_sender:
+            src = l.remote_source.address
+            if src != 'command' and not (src or '').startswith('command/'):
+                self.refuse(l, 'amqp:not-found', 'no such source: %s' % src)
+                out(event='command-link-refused', source=src)
+        elif l.remote_target.address is None and self.a.no_relay:
+            self.refuse(l, 'amqp:not-implemented', 'anonymous relay not offered')
+            out(event='sender-link-refused')
+
+    @staticmethod
+    def refuse(l, name, description):
+        """The AMQP way: attach with a null terminus, then detach with an error."""
+        if l.is_sender:
+            l.source.address = None
+        else:
+            l.target.address = None
+        l.open()
+        l.condition = Condition(name, description)
+        l.close()
+
     def on_link_opening(self, event):
         l = event.link
         if l.is_sender:                       # the device's command receiver
             src = l.remote_source.address
-            if src != 'command' and not (src or '').startswith('command/'):
-                l.source.address = None
-                l.condition = Condition('amqp:not-found', 'no such source: %s' % src)
-                l.close()
-                out(event='command-link-refused', source=src)
-                return
             l.source.address = src
             out(event='command-link', source=src, snd_settle_mode=l.remote_snd_settle_mode,
                 rcv_settle_mode=l.remote_rcv_settle_mode,
@@ -153,12 +172,6 @@ class Peer(MessagingHandler):
             self.cmd_links.append(l)
         else:                                 # a device sender: anonymous or per address
             target = l.remote_target.address
-            if target is None and self.a.no_relay:
-                l.target.address = None
-                l.condition = Condition('amqp:not-implemented', 'anonymous relay not offered')
-                l.close()
-                out(event='sender-link-refused')
-                return
             l.target.address = target
             l.flow(self.a.device_credit)
             out(event='sender-link', target=target, snd_settle_mode=l.remote_snd_settle_mode)
