@@ -21,6 +21,11 @@
 # and $BERTH_TEST_RUN/mosquitto.env exports those ports, BERTH_TEST_MQTT_USER,
 # BERTH_TEST_MQTT_PASSWORD and BERTH_TEST_CERTS.
 #
+# Tuning for the benchmarks (tests/bench/run.sh), read when the configuration is written:
+#   BERTH_TEST_MOSQUITTO_LOG_TYPES  log_type values, space-separated (default "all"; every
+#                                   packet is logged then, which costs the broker)
+#   BERTH_TEST_MOSQUITTO_NODELAY    set_tcp_nodelay (default false, mosquitto's default)
+#
 # Runs as root (`user root`), so that nothing needs to be readable by user mosquitto.
 set -u
 
@@ -38,6 +43,8 @@ NOIP_PORT=${BERTH_TEST_MQTTS_NOIP_PORT:-18884}
 USER_NAME=device-1@tenant
 PASSWORD=secret
 READY_TIMEOUT=${BERTH_TEST_MOSQUITTO_TIMEOUT:-10}
+LOG_TYPES=${BERTH_TEST_MOSQUITTO_LOG_TYPES:-all}
+NODELAY=${BERTH_TEST_MOSQUITTO_NODELAY:-false}
 
 fail() {
 	echo "mosquitto.sh: $*" >&2
@@ -90,8 +97,9 @@ persistence_location $D/data/
 autosave_interval 60
 pid_file $PIDFILE
 log_dest file $LOG
-log_type all
+$(for t in $LOG_TYPES; do echo "log_type $t"; done)
 connection_messages true
+set_tcp_nodelay $NODELAY
 
 listener $PORT 127.0.0.1
 allow_anonymous true
