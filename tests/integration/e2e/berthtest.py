@@ -611,6 +611,14 @@ class Berthd:
         except OSError as e:
             log("cannot clear the MQTT session of %s: %s" % (self.client_id, e))
 
+    def record(self, cid):
+        """berthd's record of container cid (its JSON), or None."""
+        try:
+            with open(os.path.join(self.state_dir, "containers", cid + ".json")) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
     def cleanup(self):
         if self.proc:
             self.stop()
@@ -710,13 +718,21 @@ class E2ETestCase(unittest.TestCase):
                 cls.agent.cleanup()
         cls.cloud.close()
 
+    def _problems(self):
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        if result is None:
+            return 0
+        return len(getattr(result, "failures", [])) + len(getattr(result, "errors", []))
+
     def setUp(self):
         self.tracked = []
         self.t0 = time.monotonic()
+        self._problems_before = self._problems()
 
     def tearDown(self):
         outcome = getattr(self, "_outcome", None)
-        if outcome is not None and not getattr(outcome, "success", True):
+        if self._problems() > self._problems_before or (
+                outcome is not None and not getattr(outcome, "success", True)):
             type(self).failed = True  # keep the berthd dir for the post-mortem
         for cid in reversed(self.tracked):
             self.remove_container(cid)
