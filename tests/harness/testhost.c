@@ -137,6 +137,7 @@ static void host_backend_status(berth_backend_handle *h, bool reachable, const c
 static int host_transport_inbound(berth_transport_handle *h, const berth_inbound *msg)
 {
 	struct testhost_record *r = calloc(1, sizeof(*r));
+	int disposition;
 
 	if (!r)
 		return BERTH_DISPOSITION_RELEASED;
@@ -152,8 +153,11 @@ static int host_transport_inbound(berth_transport_handle *h, const berth_inbound
 	r->subject = dup_or_null(msg->subject);
 	r->device_id = dup_or_null(msg->device_id);
 	r->content_type = dup_or_null(msg->content_type);
+	pthread_mutex_lock(&h->th->lock);
+	disposition = h->th->disposition;
+	pthread_mutex_unlock(&h->th->lock);
 	push(h->th, r);
-	return h->th->disposition;
+	return disposition;
 }
 
 static void host_transport_online(berth_transport_handle *h, const berth_identity *id)
