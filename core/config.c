@@ -16,6 +16,7 @@
 #include <string.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include "config.h"
 #include "log.h"
@@ -191,7 +192,7 @@ static bool is_int_setting(const config_setting_t *s)
 
 /* ---- agent ---------------------------------------------------------------------------- */
 
-enum agent_key_type { AK_STRING, AK_THING_ID, AK_INT, AK_LOG_LEVEL, AK_LOG_TARGET };
+enum agent_key_type { AK_STRING, AK_THING_ID, AK_INT, AK_LOG_LEVEL, AK_LOG_TARGET, AK_SOCKET };
 
 struct agent_key {
 	const char *key;
@@ -209,6 +210,7 @@ static const struct agent_key agent_keys[] = {
 	{ "state_dir", AK_STRING, AGENT_FIELD(state_dir), 0, 0 },
 	{ "module_dir", AK_STRING, AGENT_FIELD(module_dir), 0, 0 },
 	{ "run_dir", AK_STRING, AGENT_FIELD(run_dir), 0, 0 },
+	{ "control_socket", AK_SOCKET, AGENT_FIELD(control_socket), 0, 0 },
 	{ "stop_timeout", AK_INT, AGENT_FIELD(stop_timeout), 1, 3600 },
 	{ "max_workers", AK_INT, AGENT_FIELD(max_workers), 1, 1024 },
 	{ "queue_limit", AK_INT, AGENT_FIELD(queue_limit), 1, 1000000 },
@@ -243,6 +245,7 @@ static void agent_free(struct agent_config *a)
 	free(a->state_dir);
 	free(a->module_dir);
 	free(a->run_dir);
+	free(a->control_socket);
 }
 
 static int agent_apply_key(struct agent_config *a, const struct agent_key *k,
@@ -253,14 +256,21 @@ static int agent_apply_key(struct agent_config *a, const struct agent_key *k,
 
 	switch (k->type) {
 	case AK_STRING:
-	case AK_THING_ID: {
+	case AK_THING_ID:
+	case AK_SOCKET: {
 		char *copy, **field = (char **)(base + k->offset);
 
 		if (config_setting_type(s) != CONFIG_TYPE_STRING)
 			return SETTING_ERROR(err, s, file, "agent.%s: expected a string", k->key);
 		str = config_setting_get_string(s);
-		if (!*str)
+		if (!*str && k->type != AK_SOCKET) /* "" turns the control socket off */
 			return SETTING_ERROR(err, s, file, "agent.%s: must not be empty", k->key);
+		if (k->type == AK_SOCKET && *str &&
+		    (str[0] != '/' || strlen(str) >= sizeof(((struct sockaddr_un *)0)->sun_path)))
+			return SETTING_ERROR(err, s, file, "agent.%s: \"%s\" is not an absolute "
+					     "path of at most %zu bytes (\"\" turns the control "
+					     "socket off)", k->key, str,
+					     sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 		if (k->type == AK_THING_ID && !is_thing_id(str))
 			return SETTING_ERROR(err, s, file,
 					     "agent.%s: \"%s\" is not a Ditto thing id (expected "
@@ -674,6 +684,14 @@ int config_load(const char *path, struct berth_config **out, berth_error *err)
 		cfg->n_files++;
 		if (parse_file(c, file, dir, err) < 0 || apply_file(cfg, c, file, err) < 0)
 			goto fail;
+	}
+
+	/* Derived after every file: a conf.d file may move run_dir. */
+	if (!cfg->agent.control_socket &&
+	    asprintf(&cfg->agent.control_socket, "%s/berthd.sock", cfg->agent.run_dir) < 0) {
+		cfg->agent.control_socket = NULL;
+		berth_error_set(err, BERTH_E_NOMEM, "out of memory");
+		goto fail;
 	}
 
 	if (cfg->n_backends) {

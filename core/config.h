@@ -35,6 +35,7 @@ struct agent_config {
 	char *state_dir;     /* default BERTH_STATE_DIR */
 	char *module_dir;    /* default BERTH_MODULE_DIR */
 	char *run_dir;       /* control socket directory; default BERTH_RUN_DIR */
+	char *control_socket; /* berthctl's unix socket; "" = none; default <run_dir>/berthd.sock */
 	int stop_timeout;    /* seconds, default 30, 1..3600 */
 	int max_workers;     /* worker threads at most, default 32, 1..1024 */
 	int queue_limit;     /* queued commands at most, default 1024, 1..1000000 */

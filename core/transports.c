@@ -13,7 +13,8 @@ static size_t n_transports;
 int transports_open_all(const struct berth_config *cfg, const berth_host *host,
 			berth_error *err)
 {
-	transports = calloc(cfg->n_transports ? cfg->n_transports : 1, sizeof(*transports));
+	/* Never reallocated: modules keep pointers to their handles. */
+	transports = calloc(cfg->n_transports + TRANSPORTS_BUILTIN_MAX, sizeof(*transports));
 	if (!transports)
 		return berth_error_set(err, BERTH_E_NOMEM, "out of memory");
 	for (size_t i = 0; i < cfg->n_transports; i++) {
@@ -43,6 +44,36 @@ int transports_open_all(const struct berth_config *cfg, const berth_host *host,
 		log_info("transport %s (%s) opened", t->name, t->drv->name);
 	}
 	return 0;
+}
+
+struct berth_transport_handle *transports_add_builtin(const char *name,
+						      const berth_transport_driver *drv,
+						      void *inst, berth_error *err)
+{
+	struct berth_transport_handle *t;
+	size_t builtins = 0;
+
+	for (size_t i = 0; i < n_transports; i++)
+		builtins += transports[i].builtin;
+	if (!transports || builtins >= TRANSPORTS_BUILTIN_MAX) {
+		berth_error_set(err, BERTH_E_INTERNAL, "transport %s: no room for a built-in "
+				"transport", name);
+		return NULL;
+	}
+	t = &transports[n_transports];
+	t->name = strdup(name);
+	if (!t->name) {
+		berth_error_set(err, BERTH_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	t->drv = drv;
+	t->inst = inst;
+	t->builtin = true;
+	pthread_mutex_init(&t->lock, NULL);
+	t->caps = drv->capabilities(inst);
+	n_transports++;
+	log_info("transport %s (built in) opened", t->name);
+	return t;
 }
 
 int transports_start_all(berth_error *err)
@@ -108,7 +139,7 @@ void transport_set_online(struct berth_transport_handle *t, bool online)
 bool transports_all_online(void)
 {
 	for (size_t i = 0; i < n_transports; i++)
-		if (!transport_is_online(&transports[i]))
+		if (!transports[i].builtin && !transport_is_online(&transports[i]))
 			return false;
 	return true;
 }
@@ -129,7 +160,7 @@ void transports_send_event(struct berth_transport_handle *only, const char *thin
 		struct berth_transport_handle *t = &transports[i];
 		berth_error err;
 
-		if ((only && t != only) || !transport_is_online(t))
+		if ((only && t != only) || t->builtin || !transport_is_online(t))
 			continue;
 		berth_error_clear(&err);
 		if (t->drv->send_event(t->inst, &ev, &err) < 0)

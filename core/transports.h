@@ -21,10 +21,21 @@ struct berth_transport_handle {
 	pthread_mutex_t lock;   /* guards online */
 	bool online;
 	bool started;
+	bool builtin;           /* core-internal (control socket): not a cloud link, so not
+				 * counted for readiness and sent no twin events */
 };
 
 int transports_open_all(const struct berth_config *cfg, const berth_host *host,
 			berth_error *err);
+/* Adds a transport implemented in the core itself, after transports_open_all() and
+ * before transports_start_all(). `inst` is already set up; the handle is returned for
+ * its transport_inbound() calls, and from here on it is started, stopped and closed
+ * (drv->close(inst), also on shutdown after a failed start) like the others. NULL on
+ * error (inst is then still the caller's). At most TRANSPORTS_BUILTIN_MAX. */
+#define TRANSPORTS_BUILTIN_MAX 2
+struct berth_transport_handle *transports_add_builtin(const char *name,
+						      const berth_transport_driver *drv,
+						      void *inst, berth_error *err);
 int transports_start_all(berth_error *err);
 /* Stops taking commands on every transport. */
 void transports_stop_all(void);
@@ -32,12 +43,13 @@ void transports_close_all(void);
 
 size_t transports_count(void);
 struct berth_transport_handle *transports_at(size_t i);
+/* Every cloud transport is online (built-in ones are not counted). */
 bool transports_all_online(void);
 
 bool transport_is_online(struct berth_transport_handle *t);
 void transport_set_online(struct berth_transport_handle *t, bool online);
 
-/* Sends a twin event to every online transport (to one when `only` is not NULL). */
+/* Sends a twin event to every online cloud transport (to one when `only` is not NULL). */
 void transports_send_event(struct berth_transport_handle *only, const char *thing_id,
 			   const char *tenant, const char *payload);
 

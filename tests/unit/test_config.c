@@ -715,6 +715,49 @@ static void test_accessors(void)
 	config_free(cfg);
 }
 
+static void test_control_socket(void)
+{
+	struct berth_config *cfg;
+	berth_error err;
+	char text[512], long_path[200];
+
+	/* default: <run_dir>/berthd.sock, with run_dir as finally configured */
+	CU_ASSERT_EQUAL_FATAL(load_text("agent: { log_level = \"info\"; };\n", &cfg, &err), 0);
+	CU_ASSERT_STRING_EQUAL(cfg->agent.control_socket, BERTH_RUN_DIR "/berthd.sock");
+	config_free(cfg);
+	CU_ASSERT_EQUAL_FATAL(load_text("agent: { run_dir = \"/run/x\"; };\n", &cfg, &err), 0);
+	CU_ASSERT_STRING_EQUAL(cfg->agent.control_socket, "/run/x/berthd.sock");
+	config_free(cfg);
+	CU_ASSERT_EQUAL_FATAL(load_text("agent: { control_socket = \"/tmp/c.sock\"; "
+					"run_dir = \"/run/x\"; };\n", &cfg, &err), 0);
+	CU_ASSERT_STRING_EQUAL(cfg->agent.control_socket, "/tmp/c.sock");
+	config_free(cfg);
+	/* "" turns it off */
+	CU_ASSERT_EQUAL_FATAL(load_text("agent: { control_socket = \"\"; };\n", &cfg, &err), 0);
+	CU_ASSERT_STRING_EQUAL(cfg->agent.control_socket, "");
+	config_free(cfg);
+	/* relative, too long for sun_path, not a string */
+	CU_ASSERT_EQUAL(load_text("agent: {\n  control_socket = \"run/b.sock\";\n};\n", &cfg,
+				  &err), -1);
+	CU_ASSERT_TRUE(message_is(err.message, tmp_conf(), 2,
+				  ": agent.control_socket: \"run/b.sock\" is not an absolute path of "
+				  "at most 107 bytes", "turns the control socket off"));
+	memset(long_path, 'a', sizeof(long_path));
+	long_path[0] = '/';
+	long_path[108] = '\0'; /* 108 bytes: one too many */
+	snprintf(text, sizeof(text), "agent: { control_socket = \"%s\"; };\n", long_path);
+	CU_ASSERT_EQUAL(load_text(text, &cfg, &err), -1);
+	CU_ASSERT_TRUE(message_is(err.message, tmp_conf(), 1, ": agent.control_socket: ", NULL));
+	long_path[107] = '\0';
+	snprintf(text, sizeof(text), "agent: { control_socket = \"%s\"; };\n", long_path);
+	CU_ASSERT_EQUAL_FATAL(load_text(text, &cfg, &err), 0);
+	CU_ASSERT_EQUAL(strlen(cfg->agent.control_socket), 107);
+	config_free(cfg);
+	CU_ASSERT_EQUAL(load_text("agent: { control_socket = 1; };\n", &cfg, &err), -1);
+	CU_ASSERT_TRUE(message_is(err.message, tmp_conf(), 1,
+				  ": agent.control_socket: expected a string", NULL));
+}
+
 static void test_free_null(void)
 {
 	config_free(NULL);
@@ -746,6 +789,7 @@ int main(void)
 		{ "module and instance names", test_module_and_instance_names },
 		{ "config_check_instance", test_check_instance },
 		{ "berth_settings accessors", test_accessors },
+		{ "agent.control_socket", test_control_socket },
 		{ "config_free(NULL)", test_free_null },
 	};
 	CU_pSuite suite;
