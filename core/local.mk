@@ -28,10 +28,19 @@ core_libberthcore_la_SOURCES = \
 core_libberthcore_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(LIBCONFIG_CFLAGS) $(SYSTEMD_CFLAGS)
 core_libberthcore_la_LIBADD = $(JSONC_LIBS) $(LIBCONFIG_LIBS) $(SYSTEMD_LIBS) -lm
 
+# The control socket (berthctl's server side), built into the core.
+core_libberthcore_la_SOURCES += core/control.c core/control.h
+
 sbin_PROGRAMS += core/berthd
 core_berthd_SOURCES = core/main.c
 core_berthd_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(LIBCONFIG_CFLAGS) $(SYSTEMD_CFLAGS)
 core_berthd_LDADD = core/libberthcore.la
+
+# berthctl: the local CLI; it talks to core/control.c and links no core code.
+bin_PROGRAMS += core/berthctl
+core_berthctl_SOURCES = core/berthctl.c core/ctl_args.c core/ctl_args.h
+core_berthctl_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+core_berthctl_LDADD = $(JSONC_LIBS)
 
 # The module SDK, installed for out-of-tree modules (pkg-config berth-module).
 berthincludedir = $(includedir)/berth

@@ -2,4 +2,5 @@
 include $(srcdir)/tests/integration/mqtt.mk
 include $(srcdir)/tests/integration/docker.mk
 include $(srcdir)/tests/integration/amqp.mk
+include $(srcdir)/tests/integration/ctl.mk
 include $(srcdir)/tests/integration/e2e.mk

@@ -3,4 +3,5 @@ if HAVE_CUNIT
 include $(srcdir)/tests/unit/values.mk
 include $(srcdir)/tests/unit/config.mk
 include $(srcdir)/tests/unit/core.mk
+include $(srcdir)/tests/unit/ctl.mk
 endif
