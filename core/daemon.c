@@ -20,6 +20,7 @@
 #include "command.h"
 #include "config.h"
 #include "container.h"
+#include "control.h"
 #include "daemon.h"
 #include "host.h"
 #include "identity.h"
@@ -138,9 +139,12 @@ static void update_status(struct daemon *d)
 
 	for (size_t i = 0; i < transports_count(); i++) {
 		struct berth_transport_handle *t = transports_at(i);
-		int n = snprintf(transports_text + len, sizeof(transports_text) - len, "%s%s %s",
-				 i ? ", " : "", t->name, transport_is_online(t) ? "online" : "offline");
+		int n;
 
+		if (t->builtin) /* the control socket is no cloud link */
+			continue;
+		n = snprintf(transports_text + len, sizeof(transports_text) - len, "%s%s %s",
+			     i ? ", " : "", t->name, transport_is_online(t) ? "online" : "offline");
 		if (n < 0 || (size_t)n >= sizeof(transports_text) - len)
 			break;
 		len += (size_t)n;
@@ -243,7 +247,7 @@ static int start(struct daemon *d, berth_error *err)
 	apply_agent_settings(a);
 	queue_init(a->max_workers, a->queue_limit);
 	if (load_modules(d->cfg, host, err) < 0 || backends_open_all(d->cfg, host, err) < 0 ||
-	    transports_open_all(d->cfg, host, err) < 0)
+	    transports_open_all(d->cfg, host, err) < 0 || control_open(a, err) < 0)
 		return -1;
 	if (store_open(a->state_dir, err) < 0)
 		return -1;
