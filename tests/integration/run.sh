@@ -158,6 +158,7 @@ run_test() {
 		echo "----"
 	fi
 	grep -ho '# measured: .*' "$log" | sed 's/^#/   /' # figures a test wants in the output
+	grep -ho 'expected failures=[0-9]*' "$log" | sed 's/^/    known bugs (unittest.expectedFailure): /'
 	printf '==== %s: %s (%d.%01d s)\n' "$name" "$result" $(((t1 - t0) / 1000)) \
 		$((((t1 - t0) % 1000) / 100))
 	NAMES+=("$name")

@@ -546,7 +546,8 @@ class Berthd:
         self.logf.write(("---- %s starting berthd ----\n" % time.strftime("%T")).encode())
         self.logf.flush()
         self.proc = subprocess.Popen([ENV.berthd, "-c", self.conf], stdout=self.logf,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     preexec_fn=_die_with_parent)
         return self
 
     @property
@@ -624,6 +625,14 @@ class Berthd:
             self.stop()
         if not ENV.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _die_with_parent():
+    """In the child before exec: SIGTERM when the test process dies (a test killed by the
+    runner's timeout must not leave a berthd answering the next run's commands)."""
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 def _lc_value(v):

@@ -13,6 +13,9 @@ from berthtest import (CMD_TRAP_TERM, ENV, E2ETestCase, NOVALUE, feature_path,  
                        main, snapshot)
 
 MAX_PAYLOAD = 4096
+# Refused creates name this tag of the test image: a container that a refused command
+# created anyway is recognised by it, whatever else runs on the shared dockerd.
+BAD_IMAGE = "localhost/berth-e2e-refused:latest"
 ERRORS_TOPIC = "unknown/unknown/things/twin/errors"
 
 
@@ -22,6 +25,11 @@ class ErrorsTest(E2ETestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        repo, tag = BAD_IMAGE.rsplit(":", 1)
+        status, value = cls.docker.request("POST", "/images/%s/tag?repo=%s&tag=%s"
+                                           % (ENV.image, repo, tag))
+        if status != 201:
+            raise AssertionError("cannot tag %s as %s: %s %s" % (ENV.image, BAD_IMAGE, status, value))
         config = {"cmd": CMD_TRAP_TERM, "restartPolicy": {"type": "on-failure", "maxRetryCount": 2},
                   "resources": {"memory": "64m"}}
         cls.running = cls.class_container(config, start=True, name="e2e-err-run-%d" % id(cls))
@@ -29,11 +37,19 @@ class ErrorsTest(E2ETestCase):
 
     # -- helpers ------------------------------------------------------------------------
 
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls.docker.request("DELETE", "/images/%s?noprune=1" % BAD_IMAGE)  # untag only
+
     def docker_state(self):
         return {
             "containers": {cid: snapshot(self.docker.by_berth_id(cid))
                            for cid in (self.running, self.stopped)},
-            "berth": sorted(c["Id"] for c in self.docker.list(label="berth.id")),
+            "refused": sorted(c["Id"] for c in self.docker.list() if c["Image"] == BAD_IMAGE),
+            "records": self.agent.records(),
         }
 
     def assertDockerUnchanged(self, before, what):
@@ -41,11 +57,13 @@ class ErrorsTest(E2ETestCase):
         for cid, snap in before["containers"].items():
             self.assertEqual(after["containers"][cid], snap,
                              "%s changed container %s in Docker" % (what, cid))
-        new = set(after["berth"]) - set(before["berth"])
+        new = set(after["refused"]) - set(before["refused"])
         details = [self.docker.inspect(n) for n in new]
         details = ["%s %s %s" % (d["Id"][:12], d["Name"], d["Config"].get("Cmd"))
                    for d in details if d]
         self.assertEqual(details, [], "%s created containers in Docker" % what)
+        self.assertEqual(after["records"], before["records"],
+                         "%s changed berthd's container records" % what)
 
     def refused(self, status, op, feature, value=NOVALUE, what=None, **kw):
         """Sends a bad command; checks the answer and that Docker did not change."""
@@ -114,7 +132,7 @@ class ErrorsTest(E2ETestCase):
                 self.refused(400, "stop", None, raw_payload=json.dumps(e), what=key + " a number")
 
     def test_oversized_payload(self):
-        value = {"imageRef": ENV.image, "config": {"env": ["E2E_PAD=" + "x" * MAX_PAYLOAD]}}
+        value = {"imageRef": BAD_IMAGE, "config": {"env": ["E2E_PAD=" + "x" * MAX_PAYLOAD]}}
         payload = json.dumps(self.cloud.envelope("createWithConfig", "ContainerFactory", value))
         self.assertGreater(len(payload), MAX_PAYLOAD)
         r = self.refused(400, "createWithConfig", None, raw_payload=payload, what="oversized")
@@ -151,7 +169,7 @@ class ErrorsTest(E2ETestCase):
         r = self.crefused(404, "explode")
         self.assertEqual(r.path, "%s/outbox/messages/explode" % feature_path(self.running))
         self.refused(404, "start", "ContainerFactory", what="start on ContainerFactory")
-        self.refused(404, "create", "Container:%s" % self.running, {"imageRef": ENV.image},
+        self.refused(404, "create", "Container:%s" % self.running, {"imageRef": BAD_IMAGE},
                      what="create on a container")
 
     def test_unknown_feature(self):
@@ -187,7 +205,7 @@ class ErrorsTest(E2ETestCase):
             with self.subTest(size=size):
                 self.crefused(400, "update", {"resources": {"memory": size}})
                 self.refused(400, "createWithConfig", "ContainerFactory", {
-                    "imageRef": ENV.image, "config": {"cmd": CMD_TRAP_TERM,
+                    "imageRef": BAD_IMAGE, "config": {"cmd": CMD_TRAP_TERM,
                                                       "resources": {"memory": size}}})
         self.crefused(400, "update", {"resources": {"memoryReservation": "1t"}})
         self.crefused(400, "update", {"resources": {"memorySwap": "12x"}})
@@ -199,7 +217,7 @@ class ErrorsTest(E2ETestCase):
         self.crefused(400, "update", {"resources": {"memoryReservation": "128m"}},
                       what="reservation above memory")
         self.refused(400, "createWithConfig", "ContainerFactory", {
-            "imageRef": ENV.image, "config": {"resources": {"memory": "64m", "memorySwap": "32m"}}})
+            "imageRef": BAD_IMAGE, "config": {"resources": {"memory": "64m", "memorySwap": "32m"}}})
 
     def test_invalid_signals(self):
         for sig in ("SIGFOO", "0", "FOO", "sigterm", "65", "-9", "SIG", 0, 65, -1, 2.5, True,
@@ -212,7 +230,7 @@ class ErrorsTest(E2ETestCase):
             with self.subTest(name=name):
                 self.crefused(400, "rename", name)
                 self.refused(400, "createWithConfig", "ContainerFactory",
-                             {"imageRef": ENV.image, "name": name})
+                             {"imageRef": BAD_IMAGE, "name": name})
 
     def test_invalid_restart_policies(self):
         cases = [
@@ -231,10 +249,10 @@ class ErrorsTest(E2ETestCase):
             with self.subTest(policy=policy):
                 self.crefused(400, "update", {"restartPolicy": policy})
                 self.refused(400, "createWithConfig", "ContainerFactory",
-                             {"imageRef": ENV.image, "config": {"restartPolicy": policy}})
+                             {"imageRef": BAD_IMAGE, "config": {"restartPolicy": policy}})
         # on create a policy without a type is incomplete
         self.refused(400, "createWithConfig", "ContainerFactory",
-                     {"imageRef": ENV.image, "config": {"restartPolicy": {"maxRetryCount": 2}}})
+                     {"imageRef": BAD_IMAGE, "config": {"restartPolicy": {"maxRetryCount": 2}}})
 
     def test_wrong_value_types(self):
         cases = [
@@ -252,14 +270,14 @@ class ErrorsTest(E2ETestCase):
         factory = [
             ("create", NOVALUE), ("create", {}), ("create", {"imageRef": 5}),
             ("create", {"imageRef": ""}), ("create", {"imageRef": "a b"}),
-            ("create", {"imageRef": ENV.image, "start": "true"}),
-            ("create", {"imageRef": ENV.image, "name": "x"}), ("create", "image"),
-            ("createWithConfig", {"imageRef": ENV.image, "config": {"cmd": "sleep 1"}}),
-            ("createWithConfig", {"imageRef": ENV.image, "config": {"env": ["1BAD=x"]}}),
-            ("createWithConfig", {"imageRef": ENV.image, "config": {"env": "A=1"}}),
-            ("createWithConfig", {"imageRef": ENV.image, "config": {"bogus": 1}}),
-            ("createWithConfig", {"imageRef": ENV.image, "config": []}),
-            ("createWithConfig", {"imageRef": ENV.image, "name": 5}),
+            ("create", {"imageRef": BAD_IMAGE, "start": "true"}),
+            ("create", {"imageRef": BAD_IMAGE, "name": "x"}), ("create", "image"),
+            ("createWithConfig", {"imageRef": BAD_IMAGE, "config": {"cmd": "sleep 1"}}),
+            ("createWithConfig", {"imageRef": BAD_IMAGE, "config": {"env": ["1BAD=x"]}}),
+            ("createWithConfig", {"imageRef": BAD_IMAGE, "config": {"env": "A=1"}}),
+            ("createWithConfig", {"imageRef": BAD_IMAGE, "config": {"bogus": 1}}),
+            ("createWithConfig", {"imageRef": BAD_IMAGE, "config": []}),
+            ("createWithConfig", {"imageRef": BAD_IMAGE, "name": 5}),
         ]
         for op, value in factory:
             with self.subTest(op=op, value=value):
@@ -271,7 +289,7 @@ class ErrorsTest(E2ETestCase):
         self.assertIn("memory", r.value["message"])
         # options this agent does not implement
         self.refused(501, "createWithConfig", "ContainerFactory", {
-            "imageRef": ENV.image, "config": {"devices": [{"pathOnHost": "/dev/null",
+            "imageRef": BAD_IMAGE, "config": {"devices": [{"pathOnHost": "/dev/null",
                                                           "pathInContainer": "/dev/x",
                                                           "cgroupPermissions": "rwm"}]}})
 
@@ -284,7 +302,7 @@ class ErrorsTest(E2ETestCase):
     def test_name_in_use_is_409(self):
         name = self.docker.by_berth_id(self.running)["Name"][1:]
         self.refused(409, "createWithConfig", "ContainerFactory",
-                     {"imageRef": ENV.image, "name": name, "config": {"cmd": CMD_TRAP_TERM}})
+                     {"imageRef": BAD_IMAGE, "name": name, "config": {"cmd": CMD_TRAP_TERM}})
         self.crefused(409, "rename", name, cid=self.stopped)
 
     # -- state conflicts (409) --------------------------------------------------------------
@@ -315,6 +333,10 @@ class ErrorsTest(E2ETestCase):
                         req_id="oneway-409")
         self.cloud.send("rename", "Container:%s" % self.running, "-bad", response_required=False,
                         req_id="oneway-400")
+        self.cloud.send("start", "Container:%s" % uuid.uuid4(), response_required=False,
+                        req_id="oneway-404")
+        self.cloud.send("start", "Container:%s" % self.running, response_required=False,
+                        req_id="oneway-400h", headers={"response-required": False})
         r = self.cmd("start", "Container:%s" % self.running)  # barrier: same container
         self.assertStatus(r, 409, "barrier")
         self.assertEqual(self.cloud.find(lambda m: "/res/oneway-" in m.topic, since), [])
