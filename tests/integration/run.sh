@@ -78,8 +78,14 @@ stop_peers() {
 	STARTED_PEERS=()
 }
 
+CURRENT= # pid of the running test's timeout(1)
 interrupted() {
+	trap '' INT TERM HUP
 	echo "run.sh: interrupted" >&2
+	if [ -n "$CURRENT" ]; then
+		kill -TERM "$CURRENT" 2>/dev/null # timeout passes it on to the test
+		wait "$CURRENT" 2>/dev/null
+	fi
 	exit 130
 }
 trap stop_peers EXIT
@@ -138,13 +144,17 @@ run_test() {
 	log=$LOGS/$(echo "$name" | tr '/' '_').log
 	echo "==== $name: $*"
 	t0=$(now_ms)
+	# In the background and waited for, so that an interrupt is handled at once (timeout
+	# runs the test in a process group of its own, which a Ctrl-C does not reach).
 	if [ "${BERTH_TEST_VERBOSE:-0}" = 1 ]; then
-		timeout -k 10 "$TIMEOUT" "$@" </dev/null 2>&1 | tee "$log"
-		rc=${PIPESTATUS[0]}
+		timeout -k 10 "$TIMEOUT" "$@" </dev/null > >(tee "$log") 2>&1 &
 	else
-		timeout -k 10 "$TIMEOUT" "$@" </dev/null >"$log" 2>&1
-		rc=$?
+		timeout -k 10 "$TIMEOUT" "$@" </dev/null >"$log" 2>&1 &
 	fi
+	CURRENT=$!
+	wait "$CURRENT"
+	rc=$?
+	CURRENT=
 	t1=$(now_ms)
 	case $rc in
 	0) result=ok ;;

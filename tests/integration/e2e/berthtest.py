@@ -545,6 +545,7 @@ class Berthd:
         self.logf = open(self.log_path, "ab")
         self.logf.write(("---- %s starting berthd ----\n" % time.strftime("%T")).encode())
         self.logf.flush()
+        LIVE_AGENTS.add(self)
         self.proc = subprocess.Popen([ENV.berthd, "-c", self.conf], stdout=self.logf,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      preexec_fn=_die_with_parent)
@@ -571,6 +572,7 @@ class Berthd:
         rc = self.proc.returncode
         self.proc = None
         self.logf.close()
+        LIVE_AGENTS.discard(self)
         return rc
 
     def kill9(self):
@@ -579,6 +581,7 @@ class Berthd:
         rc = self.proc.returncode
         self.proc = None
         self.logf.close()
+        LIVE_AGENTS.discard(self)
         return rc
 
     def log_text(self):
@@ -647,6 +650,41 @@ def _lc_group(d):
     return "{ " + " ".join("%s = %s;" % (k, _lc_value(v)) for k, v in d.items()) + " }"
 
 
+# ---- emergency cleanup ----------------------------------------------------------------------
+
+# Containers created by the running tests and berthd instances alive, for a SIGTERM/SIGINT
+# (the runner's timeout or interrupt): unittest would not run the class cleanups then.
+LIVE_CONTAINERS = set()
+LIVE_AGENTS = set()
+
+
+def _emergency_cleanup(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    log("signal %d: removing %d test containers, stopping %d berthd"
+        % (signum, len(LIVE_CONTAINERS), len(LIVE_AGENTS)))
+    for agent in list(LIVE_AGENTS):
+        try:
+            agent.stop(timeout=15)
+            agent.clear_session()
+            log("berthd log kept: %s" % agent.log_path)
+        except Exception as e:
+            log("stopping berthd: %s" % e)
+    d = Docker()
+    for cid in list(LIVE_CONTAINERS):
+        try:
+            for c in d.list(label="berth.id=%s" % cid):
+                d.remove(c["Id"], force=True)
+        except Exception as e:
+            log("removing %s: %s" % (cid, e))
+    os._exit(128 + signum)
+
+
+def install_signal_cleanup():
+    signal.signal(signal.SIGTERM, _emergency_cleanup)
+    signal.signal(signal.SIGINT, _emergency_cleanup)
+
+
 # ---- test case base ------------------------------------------------------------------------
 
 class E2ETestCase(unittest.TestCase):
@@ -659,6 +697,7 @@ class E2ETestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        install_signal_cleanup()
         why = ENV.missing()
         if why:
             raise unittest.SkipTest(why)
@@ -708,6 +747,7 @@ class E2ETestCase(unittest.TestCase):
             raise AssertionError("class container not created: %r\n%s"
                                  % (r, cls.agent.log_tail()))
         cls.class_tracked.append(r.value)
+        LIVE_CONTAINERS.add(r.value)
         if start:
             info = cls.docker.by_berth_id(r.value)
             cls.docker.wait_until(info["Id"], lambda i: i["State"]["Running"], what="running")
@@ -760,11 +800,13 @@ class E2ETestCase(unittest.TestCase):
         try:
             for c in cls.docker.list(label="berth.id=%s" % cid):
                 cls.docker.remove(c["Id"], force=True)
+            LIVE_CONTAINERS.discard(cid)
         except Exception as e:
             log("cleanup of %s through Docker: %s" % (cid, e))
 
     def track(self, cid):
         self.tracked.append(cid)
+        LIVE_CONTAINERS.add(cid)
         return cid
 
     # -- helpers ------------------------------------------------------------------------

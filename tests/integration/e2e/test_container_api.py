@@ -396,6 +396,23 @@ class ContainerApiTest(E2ETestCase):
         self.assertStatus(r, 204, "stopWithOptions")
         self.assertEqual(self.dinspect(cid)["State"]["ExitCode"], 5)
 
+    def test_changes_made_directly_in_docker_are_reported(self):
+        cid = self.running_container()
+        native = self.dinspect(cid)["Id"]
+        since = self.cloud.mark()
+        self.assertEqual(self.docker.request("POST", "/containers/%s/pause" % native)[0], 204)
+        self.wait_state(cid, "PAUSED", since)
+        since = self.cloud.mark()
+        self.assertEqual(self.docker.request("POST", "/containers/%s/unpause" % native)[0], 204)
+        self.wait_state(cid, "RUNNING", since)
+        # berthd follows: resume now conflicts, pause works
+        self.assertStatus(self.ccmd("resume", cid), 409, "resume of a running container")
+        self.assertStatus(self.ccmd("pause", cid), 204, "pause")
+        since = self.cloud.mark()
+        self.assertEqual(self.docker.stop(native, t=5), 204)  # not by berthd: EXITED
+        ev = self.wait_state(cid, "EXITED", since)
+        self.assertEqual(ev.json["value"].get("exitCode"), 3)
+
     # -- rename, update ------------------------------------------------------------------
 
     def test_rename(self):

@@ -10,7 +10,7 @@ import sys
 
 sys.dont_write_bytecode = True
 
-from berthtest import CMD_TRAP_TERM, E2ETestCase, main  # noqa: E402
+from berthtest import CMD_TRAP_INT, CMD_TRAP_TERM, E2ETestCase, main  # noqa: E402
 
 CMD_FAIL = ["/bin/sh", "-c", "sleep 1; exit 1"]
 CMD_EXIT0 = ["/bin/sh", "-c", "sleep 1; exit 0"]
@@ -108,6 +108,29 @@ class RestartPolicyTest(E2ETestCase):
                 # a start by command brings it back
                 self.assertStatus(self.ccmd("start", cid), 204, "start")
                 self.assertTrue(self.dinspect(cid)["State"]["Running"])
+
+    def test_stop_with_options_is_not_restarted(self):
+        """stopWithOptions ends the process with a signal (Docker's kill API where the
+        native stop does not fit): still a stop by command, so no restart either."""
+        cases = [("always", {"signal": "SIGINT", "timeout": 10}, 5),
+                 ("on-failure", {"signal": "SIGINT", "timeout": 10}, 5),
+                 ("always", {"signal": "SIGTERM", "timeout": 10}, 3),
+                 ("unless-stopped", {"signal": "SIGHUP", "timeout": 2, "force": True}, 137)]
+        for policy, options, code in cases:
+            with self.subTest(policy=policy, options=options):
+                cid = self.running_container(policy=policy, cmd=CMD_TRAP_INT)
+                control = self.create(config={"cmd": CMD_FAIL, "restartPolicy": {"type": "always"}})
+                since = self.cloud.mark()
+                self.assertStatus(self.ccmd("stopWithOptions", cid, options), 204, "stop")
+                base = self.dinspect(control)["RestartCount"]
+                self.wait_docker(control, lambda i: i["RestartCount"] >= base + 2,
+                                 "control restarted twice", timeout=60)
+                info = self.dinspect(cid)
+                self.assertEqual((info["State"]["Status"], info["State"]["ExitCode"],
+                                  info["RestartCount"]), ("exited", code, 0),
+                                 "Docker restarted a container stopped by stopWithOptions "
+                                 "%s (policy %s)" % (options, policy))
+                self.assertEqual(self.cloud.states(cid, since), ["STOPPED"])
 
     def test_always_restarts_after_an_exit_the_agent_did_not_cause(self):
         since = self.cloud.mark()
