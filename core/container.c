@@ -312,6 +312,18 @@ int64_t container_parse_time(const char *s)
 
 /* ---- JSON forms ---- */
 
+/* A copy of the config that the caller owns outright: a reference would be serialised
+ * outside c->lock while the container's lane changes the config (json-c objects, their
+ * reference counts included, are not thread-safe). */
+static json_object *config_copy(const struct container *c)
+{
+	json_object *copy = NULL;
+
+	if (!c->config || json_object_deep_copy(c->config, &copy, NULL) < 0)
+		return json_object_new_object();
+	return copy;
+}
+
 static void add_string(json_object *o, const char *key, const char *value)
 {
 	if (value)
@@ -351,8 +363,7 @@ json_object *container_status_json(const struct container *c)
 
 	add_string(o, "name", c->name);
 	add_string(o, "imageRef", c->image);
-	json_object_object_add(o, "config", c->config ? json_object_get(c->config)
-						   : json_object_new_object());
+	json_object_object_add(o, "config", config_copy(c));
 	add_time(o, "createdAt", c->created_ns);
 	json_object_object_add(o, "state", container_state_json(c));
 	return o;
@@ -367,8 +378,7 @@ json_object *container_record_json(const struct container *c)
 	add_string(o, "nativeId", c->native_id);
 	add_string(o, "name", c->name);
 	add_string(o, "imageRef", c->image);
-	json_object_object_add(o, "config", c->config ? json_object_get(c->config)
-						   : json_object_new_object());
+	json_object_object_add(o, "config", config_copy(c));
 	json_object_object_add(o, "createdAt", json_object_new_int64(c->created_ns));
 	json_object_object_add(o, "state", container_state_json(c));
 	json_object_object_add(o, "manuallyStopped", json_object_new_boolean(c->manually_stopped));

@@ -150,10 +150,12 @@ void twin_name(struct container *c)
 void twin_config(struct container *c)
 {
 	char path[160];
-	json_object *config;
+	json_object *config = NULL;
 
 	pthread_mutex_lock(&c->lock);
-	config = c->config ? json_object_get(c->config) : json_object_new_object();
+	/* a copy: published outside the lock (see container_status_json) */
+	if (!c->config || json_object_deep_copy(c->config, &config, NULL) < 0)
+		config = json_object_new_object();
 	pthread_mutex_unlock(&c->lock);
 	container_path(path, sizeof(path), c, "/properties/status/config");
 	publish(NULL, "modify", path, config);
