@@ -185,9 +185,10 @@ if docker_answers /run/docker.sock; then
 	DOCKER_SOCK=/run/docker.sock
 else
 	cand=${BERTH_TEST_DOCKER_SOCK:-/tmp/berth-test/dockerd/docker.sock}
-	# The tests' dockerd may be restarting (fault tests): give it a moment.
-	for _ in $(seq 30); do
-		[ -S "$cand" ] || break
+	# The tests' dockerd may be restarting (fault tests restart it, and its socket is
+	# gone meanwhile): when its directory exists, give it up to a minute.
+	for _ in $(seq 60); do
+		[ -d "$(dirname "$cand")" ] || break
 		docker_answers "$cand" && break
 		sleep 1
 	done
