@@ -6,6 +6,7 @@
 
 #include "backends.h"
 #include "container.h"
+#include "identity.h"
 #include "log.h"
 #include "monitor.h"
 #include "queue.h"
@@ -186,11 +187,15 @@ static int reconcile_one(void *userdata, const berth_container_info *info)
 	struct seen *s = userdata;
 	struct container *c;
 
+	char thing[IDENTITY_MAX];
+
 	if (!info->berth_id || strlen(info->berth_id) != CONTAINER_ID_LEN)
 		return 0;
 	s->n++;
 	c = containers_get(info->berth_id);
-	if (!c)
+	/* Only our own: another agent on the same engine owns the rest. */
+	if (!c && info->owner && identity_thing(thing, sizeof(thing)) &&
+	    strcmp(info->owner, thing) == 0)
 		adopt(s->b, info);
 	container_unref(c);
 	return 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "backends.h"
+#include "identity.h"
 #include "log.h"
 #include "ops.h"
 #include "state.h"
@@ -34,6 +35,7 @@ void ops_create(struct op_args *args, struct op_result *res)
 	struct create_args *a = &args->create;
 	struct berth_backend_handle *b;
 	struct spec_holder spec;
+	char owner[IDENTITY_MAX];
 	struct container *c;
 	berth_error err;
 	char *native = NULL;
@@ -75,6 +77,8 @@ void ops_create(struct op_args *args, struct op_result *res)
 		ops_fail(res, 500, "out of memory");
 		rc = -1;
 	} else {
+		/* Labels the container as ours, so that only this agent adopts it. */
+		spec.spec.owner = identity_thing(owner, sizeof(owner)) ? owner : NULL;
 		rc = b->drv->create(b->inst, &spec.spec, 0, &native, &err);
 		if (rc < 0)
 			ops_fail_berth(res, &err);

@@ -178,6 +178,9 @@ int docker_info_from_json(json_object *root, berth_container_info *info, berth_e
 	ok &= dup_to(&info->image, docker_json_string(config, "Image"));
 	ok &= dup_to(&info->berth_id,
 		     docker_json_string(docker_json_get(config, "Labels"), BERTH_LABEL_ID));
+	if (BERTH_HAS_FIELD(info, berth_container_info, owner))
+		ok &= dup_to(&info->owner, docker_json_string(docker_json_get(config, "Labels"),
+							      BERTH_LABEL_OWNER));
 	ok &= dup_to(&info->error, docker_json_string(state, "Error"));
 	if (!ok) {
 		berth_container_info_release(info);

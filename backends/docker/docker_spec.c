@@ -258,6 +258,8 @@ json_object *docker_spec_create_body(const berth_container_spec *spec, berth_err
 	put(root, "HostConfig", hc, &ok);
 	put(root, "Labels", labels, &ok);
 	put_string(labels, BERTH_LABEL_ID, spec->berth_id, &ok);
+	if (BERTH_HAS_FIELD(spec, berth_container_spec, owner))
+		put_string(labels, BERTH_LABEL_OWNER, spec->owner, &ok);
 	put_string(root, "Image", spec->image, &ok);
 	if (spec->cmd)
 		put(root, "Cmd", string_array(spec->cmd, &ok), &ok);

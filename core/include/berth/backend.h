@@ -27,7 +27,8 @@
  *    containerd container id, nspawn machine name). The core stores it in its record
  *    and passes it to every later op. The core's own id (a UUID, spec->berth_id) must be
  *    stored by the backend as a label (BERTH_LABEL_ID) where the runtime has labels, so
- *    that list() can report it and a lost state directory can be rebuilt.
+ *    that list() can report it and a lost state directory can be rebuilt; spec->owner
+ *    likewise (BERTH_LABEL_OWNER), so that only the owning agent adopts it.
  *
  * RETURN VALUES
  *  - 0 on success; -1 with err filled (berth_error_set) on failure. Map the runtime's
@@ -50,8 +51,11 @@
 extern "C" {
 #endif
 
-/* Label carrying the core's container id on runtimes that have labels. */
+/* Labels on runtimes that have them: the core's container id, and the agent that owns
+ * the container (its thing id), so that agents sharing an engine leave each other's
+ * containers alone. */
 #define BERTH_LABEL_ID "berth.id"
+#define BERTH_LABEL_OWNER "berth.owner"
 
 /* ---- what a container is made of ----------------------------------------------------- */
 
@@ -110,6 +114,7 @@ typedef struct berth_container_spec {
 	const char *const *extra_hosts; /* "host:ip" */
 	berth_restart_policy restart;   /* apply natively only with BERTH_CAP_RESTART_POLICY */
 	berth_resources resources;
+	const char *owner;              /* the agent's thing id, or NULL: label BERTH_LABEL_OWNER */
 	void *reserved[8];
 } berth_container_spec;
 
@@ -165,6 +170,7 @@ typedef struct berth_container_info {
 	int64_t finished_ns;
 	berth_restart_policy restart; /* as the runtime holds it (CAP_RESTART_POLICY) */
 	berth_resources resources;    /* as the runtime holds them */
+	char *owner;                  /* label BERTH_LABEL_OWNER, or NULL */
 	void *reserved[8];
 } berth_container_info;
 
@@ -177,7 +183,8 @@ static inline void berth_container_info_release(berth_container_info *i)
 	free(i->name);
 	free(i->image);
 	free(i->error);
-	i->native_id = i->berth_id = i->name = i->image = i->error = NULL;
+	free(i->owner);
+	i->native_id = i->berth_id = i->name = i->image = i->error = i->owner = NULL;
 }
 
 /* ---- events --------------------------------------------------------------------------- */
