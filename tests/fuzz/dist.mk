@@ -8,4 +8,5 @@ EXTRA_DIST += \
 	tests/fuzz/corpus/fuzz_restart \
 	tests/fuzz/corpus/fuzz_name \
 	tests/fuzz/corpus/fuzz_env \
-	tests/fuzz/corpus/fuzz_resources
+	tests/fuzz/corpus/fuzz_resources \
+	tests/fuzz/corpus/fuzz_ditto
