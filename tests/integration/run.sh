@@ -107,8 +107,11 @@ start_peer() {
 # their environment's BERTH_TEST_RUN: point them at the shared dockerd's.
 if [ "$BERTH_TEST_DOCKERD_RUN" != "$BERTH_TEST_RUN" ] && [ -z "${BERTH_TEST_DOCKERD_SH:-}" ]; then
 	export BERTH_TEST_DOCKERD_SH=$BERTH_TEST_RUN/dockerd-peer.sh
-	printf '#!/bin/sh\n# written by run.sh: lib/dockerd.sh for the dockerd in %s\nBERTH_TEST_RUN=%s exec sh %s "$@"\n' \
-		"$BERTH_TEST_DOCKERD_RUN" "$BERTH_TEST_DOCKERD_RUN" "$LIB/dockerd.sh" >"$BERTH_TEST_DOCKERD_SH"
+	{
+		echo '#!/bin/sh'
+		echo "# written by run.sh: lib/dockerd.sh for the dockerd in $BERTH_TEST_DOCKERD_RUN"
+		echo "BERTH_TEST_RUN='$BERTH_TEST_DOCKERD_RUN' exec sh '$LIB/dockerd.sh' \"\$@\""
+	} >"$BERTH_TEST_DOCKERD_SH"
 fi
 start_peer dockerd || { echo "run.sh: dockerd peer failed" >&2; exit 2; }
 start_peer mosquitto || { echo "run.sh: mosquitto peer failed" >&2; exit 2; }

@@ -226,8 +226,8 @@ class Docker:
         return value
 
     def remove(self, ref, force=True):
-        status, value = self.request("DELETE", "/containers/%s?force=%d&v=1" % (ref, 1 if force else 0))
-        return status
+        return self.request("DELETE", "/containers/%s?force=%d&v=1"
+                            % (ref, 1 if force else 0))[0]
 
     def stop(self, ref, t=1):
         return self.request("POST", "/containers/%s/stop?t=%d" % (ref, t), timeout=t + 60)[0]
@@ -491,7 +491,7 @@ def feature_path(cid):
 
 def event_state(e, cid):
     """The container state an event announces for cid, or None."""
-    if not e.get("topic", "").endswith("/things/twin/commands/modify"):
+    if not isinstance(e, dict) or not e.get("topic", "").endswith("/things/twin/commands/modify"):
         return None
     path = e.get("path")
     v = e.get("value")
@@ -503,7 +503,7 @@ def event_state(e, cid):
 
 
 def is_delete(e, cid):
-    return (e.get("topic", "").endswith("/things/twin/commands/delete") and
+    return isinstance(e, dict) and (e.get("topic", "").endswith("/things/twin/commands/delete") and
             e.get("path") == feature_path(cid))
 
 

@@ -9,7 +9,6 @@ import sys
 
 sys.dont_write_bytecode = True
 
-import time  # noqa: E402
 
 from berthtest import CMD_IGNORE_TERM, E2ETestCase, log, main, snapshot  # noqa: E402
 
@@ -36,14 +35,15 @@ class ConcurrencyTest(E2ETestCase):
             responses.append(r)
         last = max(r.msg.time for r in responses)
         elapsed = last - first
-        log("measured: %d parallel stops with timeout %d s + force: all answered %.2f s after the first "
-            "was sent (serial would be >= %d s; bound %d s); per stop: %s"
+        log("measured: %d parallel stops with timeout %d s + force: all answered %.2f s after "
+            "the first was sent (serial would be >= %d s; bound %d s); per stop: %s"
             % (N, T, elapsed, N * T, 2 * T, ", ".join("%.2f" % r.elapsed for r in responses)))
         for cid, r in zip(ids, responses):
             self.assertStatus(r, 204, "stop %s" % cid)
             info = self.dinspect(cid)
             self.assertFalse(info["State"]["Running"], cid)
-            self.assertEqual(info["State"]["ExitCode"], 137, "%s was killed after the timeout" % cid)
+            self.assertEqual(info["State"]["ExitCode"], 137,
+                             "%s was killed after the timeout" % cid)
         self.assertGreaterEqual(min(r.elapsed for r in responses), T - 0.5,
                                 "a stop returned before its timeout: the process ignores SIGTERM")
         self.assertLess(elapsed, 2 * T, "stops of different containers ran serially")

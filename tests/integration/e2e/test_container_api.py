@@ -11,7 +11,7 @@ import time  # noqa: E402
 import unittest  # noqa: E402
 
 from berthtest import (CMD_IGNORE_TERM, CMD_TRAP_INT, CMD_TRAP_TERM, ENV, MIB,  # noqa: E402
-                       E2ETestCase, NOVALUE, UUID_RE, event_state, feature_path, is_delete, log,
+                       E2ETestCase, UUID_RE, event_state, feature_path, is_delete, log,
                        main)
 
 STOP_TIMEOUT = 3
@@ -232,7 +232,8 @@ class ContainerApiTest(E2ETestCase):
             self.assertStatus(r, 204, "stopWithOptions signal %r" % (sig,))
             info = self.dinspect(cid)
             self.assertFalse(info["State"]["Running"], "signal %r" % (sig,))
-            self.assertEqual(info["State"]["ExitCode"], 5, "signal %r reached the INT trap" % (sig,))
+            self.assertEqual(info["State"]["ExitCode"], 5,
+                             "signal %r reached the INT trap" % (sig,))
             ev = self.wait_state(cid, "STOPPED", since)
             self.assertEqual(ev.json["value"].get("exitCode"), 5)
             self.assertStatus(self.ccmd("start", cid), 204, "start after signal %r" % (sig,))
@@ -534,6 +535,10 @@ class ContainerApiTest(E2ETestCase):
         self.assertIsNotNone(ev, "no feature delete")
         states = self.cloud.states(cid, since)
         self.assertEqual(states[-1], "DEAD")
+        events = self.cloud.events(since)
+        dead = max(i for i, m in enumerate(events) if event_state(m.json, cid) == "DEAD")
+        delete = min(i for i, m in enumerate(events) if is_delete(m.json, cid))
+        self.assertLess(dead, delete, "DEAD must come before the feature delete")
         self.assertFalse(any(cid in f for f in self.agent.records()), "record left behind")
         # the container is unknown now
         r = self.ccmd("start", cid)

@@ -29,7 +29,8 @@ class ErrorsTest(E2ETestCase):
         status, value = cls.docker.request("POST", "/images/%s/tag?repo=%s&tag=%s"
                                            % (ENV.image, repo, tag))
         if status != 201:
-            raise AssertionError("cannot tag %s as %s: %s %s" % (ENV.image, BAD_IMAGE, status, value))
+            raise AssertionError("cannot tag %s as %s: %s %s"
+                                 % (ENV.image, BAD_IMAGE, status, value))
         config = {"cmd": CMD_TRAP_TERM, "restartPolicy": {"type": "on-failure", "maxRetryCount": 2},
                   "resources": {"memory": "64m"}}
         cls.running = cls.class_container(config, start=True, name="e2e-err-run-%d" % id(cls))
@@ -192,8 +193,8 @@ class ErrorsTest(E2ETestCase):
             with self.subTest(path=path):
                 self.refused(400, "stop", feature, path=path, what="path " + path)
         env = self.cloud.envelope("stop", feature)
-        for topic in ("edge/device/things/twin/commands/modify", "edge", "/device/things/live/messages/stop",
-                      "edge/device/things/live/messages/"):
+        for topic in ("edge/device/things/twin/commands/modify", "edge",
+                      "/device/things/live/messages/stop", "edge/device/things/live/messages/"):
             with self.subTest(topic=topic):
                 env["topic"] = topic
                 self.refused(400, "stop", None, raw_payload=json.dumps(env), what="topic " + topic)
