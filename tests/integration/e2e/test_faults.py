@@ -111,6 +111,26 @@ class KillRestartTest(E2ETestCase):
         self.assertEqual(self.docker.inspect(native)["Config"]["Labels"]["berth.id"], cid)
         self.assertStatus(self.ccmd("stop", cid), 204, "stop after the restart")
 
+    def test_command_sent_while_berthd_is_down_runs_after_restart(self):
+        """The broker keeps a QoS 1 command for berthd's persistent session while berthd
+        is dead; the restarted berthd runs and answers it."""
+        cid = self.running_container()
+        native = self.dinspect(cid)["Id"]
+        self.agent.kill9()
+        since = self.cloud.mark()
+        req_id, corr, _, sent_at = self.cloud.send("stop", "Container:%s" % cid)
+        self.assertTrue(self.docker.inspect(native)["State"]["Running"])
+        self.start_agent(wait_ready=False)
+        r = self.cloud.wait_response(req_id, "stop", corr, sent_at, since, timeout=60)
+        self.assertIsNotNone(r, "the command sent while berthd was down was not answered:\n%s"
+                             % self.agent.log_tail())
+        self.assertStatus(r, 204, "stop sent while berthd was down")
+        info = self.docker.inspect(native)
+        self.assertFalse(info["State"]["Running"])
+        self.assertEqual(info["State"]["ExitCode"], 3)
+        self.wait_state(cid, "STOPPED", since)
+        self.wait_ready()
+
     def test_restart_keeps_ids_and_adopts_labelled_containers(self):
         """A lost record (state dir entry deleted while berthd is down) is rebuilt from the
         container's berth.id label."""
