@@ -180,6 +180,14 @@ void twin_resync(struct berth_transport_handle *only)
 	publish(only, "modify", "/features/ContainerFactory",
 		feature_json(TWIN_FACTORY_DEFINITION, NULL));
 	for (size_t i = 0; i < n; i++) {
+		bool removed;
+
+		/* Removed since the list was taken: its deletion went out already. */
+		pthread_mutex_lock(&list[i]->lock);
+		removed = list[i]->removed;
+		pthread_mutex_unlock(&list[i]->lock);
+		if (removed)
+			continue;
 		announce(list[i]->id, true);
 		send_feature(only, list[i]);
 	}
