@@ -86,7 +86,7 @@ for _ in $(seq 300); do docker_answers && break; sleep 0.1; done
 docker_answers || die "no Docker engine on /run/docker.sock (see $LOG/dockerd.log)"
 
 say "importing localhost/busybox:latest"
-BERTH_TEST_RUN=/var/lib/berth-quickstart sh "$SRC/tests/integration/lib/busybox-image.sh" \
+BERTH_TEST_RUN=/var/lib/berth-quickstart "$SRC/tests/integration/lib/busybox-image.sh" \
 	/run/docker.sock > "$LOG/image.log" 2>&1 ||
 	die "could not import the busybox image: see $LOG/image.log"
 

@@ -37,6 +37,7 @@
 
 #define READY_TIMEOUT_USEC (10ULL * 1000000ULL) /* READY=1 at the latest after this */
 #define SHUTDOWN_GRACE_MS 5000
+#define RECONCILE_WAIT_MS 10000 /* start-up: wait for reconciliation at most this long */
 
 struct daemon {
 	const char *config_path;
@@ -267,6 +268,9 @@ static int start(struct daemon *d, berth_error *err)
 	for (size_t i = 0; i < backends_count(); i++)
 		if (backend_reachable(backends_at(i)))
 			monitor_reconcile(backends_at(i));
+	/* The first resync should show the runtime as it is, not the stored records. */
+	if (!queue_wait_idle(RECONCILE_WAIT_MS))
+		log_warn("reconciliation still running; starting the transports anyway");
 	host_set_change_notifier(notify_change);
 	return transports_start_all(err);
 }

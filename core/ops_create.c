@@ -99,6 +99,7 @@ void ops_create(struct op_args *args, struct op_result *res)
 	pthread_mutex_unlock(&c->lock);
 	state_commit(c, false);
 	twin_feature(c);
+	twin_state(c); /* the reference's sequence: the whole feature, then status/state */
 	log_info("container %s (%s) created on %s as %.12s", c->id, c->name, b->name, native);
 
 	if (a->start) {

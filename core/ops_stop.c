@@ -19,6 +19,7 @@
 #include "log.h"
 #include "ops.h"
 #include "state.h"
+#include "store.h"
 #include "values.h"
 
 #define KILL_WAIT_MIN_SECONDS 10 /* after SIGKILL, wait at least this long */
@@ -156,10 +157,13 @@ void ops_stop(struct container *c, const struct stop_args *a, struct op_result *
 		ops_fail(res, 409, "container %s is still being created", c->id);
 		return;
 	}
-	/* From here on an exit is ours: the twin says STOPPED and restart policies hold. */
+	/* From here on an exit is ours: the twin says STOPPED and restart policies hold.
+	 * Saved before the signal, so that an agent killed mid-stop still knows. */
 	pthread_mutex_lock(&c->lock);
 	c->manually_stopped = true;
 	pthread_mutex_unlock(&c->lock);
+	if (store_save(c, &err) < 0)
+		log_warn("%s", err.message);
 
 	if (a->force && drv->stop && status == CS_RUNNING &&
 	    (a->signal == SIGTERM || (backend_caps(c->backend) & BERTH_CAP_STOP_SIGNAL))) {

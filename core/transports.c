@@ -144,9 +144,10 @@ bool transports_all_online(void)
 	return true;
 }
 
-void transports_send_event(struct berth_transport_handle *only, const char *thing_id,
+bool transports_send_event(struct berth_transport_handle *only, const char *thing_id,
 			   const char *tenant, const char *payload)
 {
+	bool all = true;
 	berth_outbound_event ev = {
 		.size = sizeof(ev),
 		.thing_id = thing_id,
@@ -160,10 +161,17 @@ void transports_send_event(struct berth_transport_handle *only, const char *thin
 		struct berth_transport_handle *t = &transports[i];
 		berth_error err;
 
-		if ((only && t != only) || t->builtin || !transport_is_online(t))
+		if ((only && t != only) || t->builtin)
 			continue;
+		if (!transport_is_online(t)) {
+			all = false;
+			continue;
+		}
 		berth_error_clear(&err);
-		if (t->drv->send_event(t->inst, &ev, &err) < 0)
+		if (t->drv->send_event(t->inst, &ev, &err) < 0) {
 			log_warn("transport %s: twin event not sent: %s", t->name, err.message);
+			all = false;
+		}
 	}
+	return all;
 }

@@ -49,8 +49,9 @@ bool transports_all_online(void);
 bool transport_is_online(struct berth_transport_handle *t);
 void transport_set_online(struct berth_transport_handle *t, bool online);
 
-/* Sends a twin event to every online cloud transport (to one when `only` is not NULL). */
-void transports_send_event(struct berth_transport_handle *only, const char *thing_id,
+/* Sends a twin event to every online cloud transport (to one when `only` is not NULL).
+ * Returns true when every transport it was meant for took it (none was offline). */
+bool transports_send_event(struct berth_transport_handle *only, const char *thing_id,
 			   const char *tenant, const char *payload);
 
 #endif

@@ -63,26 +63,29 @@ static void announce(const char *id, bool present)
 	pthread_mutex_unlock(&announced_lock);
 }
 
-/* Publishes one twin command; consumes value. */
-static void publish(struct berth_transport_handle *only, const char *action, const char *path,
+/* Publishes one twin command; consumes value. Returns true when it reached every cloud
+ * transport; false when one was offline (the resync after its reconnect catches up). */
+static bool publish(struct berth_transport_handle *only, const char *action, const char *path,
 		    json_object *value)
 {
 	char thing[IDENTITY_MAX], tenant[IDENTITY_MAX];
+	bool delivered;
 	char *text;
 
 	if (!identity_thing(thing, sizeof(thing))) {
 		json_object_put(value);
-		return; /* nothing to report to before the identity is known; resync follows */
+		return false; /* nothing to report to before the identity is known */
 	}
 	identity_tenant(tenant, sizeof(tenant));
 	text = ditto_encode_twin_command(thing, action, path, value);
 	json_object_put(value);
 	if (!text) {
 		log_warn("twin: cannot encode %s %s", action, path);
-		return;
+		return false;
 	}
-	transports_send_event(only, thing, tenant, text);
+	delivered = transports_send_event(only, thing, tenant, text) && transports_all_online();
 	free(text);
+	return delivered;
 }
 
 static json_object *feature_json(const char *definition, json_object *status)
@@ -167,8 +170,9 @@ void twin_removed(struct container *c)
 
 	twin_state(c);
 	container_path(path, sizeof(path), c, "");
-	publish(NULL, "delete", path, NULL);
-	announce(c->id, false);
+	/* Forgotten only once the twin has heard of it: else the next resync deletes it. */
+	if (publish(NULL, "delete", path, NULL))
+		announce(c->id, false);
 }
 
 void twin_resync(struct berth_transport_handle *only)
@@ -210,8 +214,8 @@ void twin_resync(struct berth_transport_handle *only)
 		char path[128];
 
 		snprintf(path, sizeof(path), "/features/Container:%s", id);
-		publish(only, "delete", path, NULL);
-		announce(id, false);
+		if (publish(only, "delete", path, NULL))
+			announce(id, false);
 	}
 	json_object_put(stale);
 	containers_list_free(list, n);

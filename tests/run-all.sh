@@ -78,19 +78,19 @@ stage_asan() {
 
 stage_fuzz() {
 	(configure_in "$BUILD/fuzz" CC=clang --enable-fuzzing && make -j2 &&
-	 sh "$SRC/tests/fuzz/run.sh" "$BUILD/fuzz" "$FUZZ_SECONDS")
+	 "$SRC/tests/fuzz/run.sh" "$BUILD/fuzz" "$FUZZ_SECONDS")
 }
 
 stage_integration() {
-	sh "$SRC/tests/integration/run.sh" "$BUILD/plain"
+	"$SRC/tests/integration/run.sh" "$BUILD/plain"
 }
 
 stage_packages() {
-	sh "$SRC/packaging/test-packages.sh" "$BUILD/packages"
+	"$SRC/packaging/test-packages.sh" "$BUILD/packages"
 }
 
 stage_bench() {
-	sh "$SRC/tests/bench/run.sh" --short "$BUILD/plain"
+	"$SRC/tests/bench/run.sh" --short "$BUILD/plain"
 }
 
 for stage in $STAGES; do

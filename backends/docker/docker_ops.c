@@ -133,9 +133,16 @@ out:
 
 int docker_op_start(void *instance, const char *id, unsigned flags, berth_error *err)
 {
+	int rc;
+
 	BERTH_CHECK_FLAGS(flags, 0, err);
-	return simple_post(instance, id, "/start", docker_timeout_ms(instance),
-			   "is already running", "start", err);
+	rc = simple_post(instance, id, "/start", docker_timeout_ms(instance),
+			 "is already running", "start", err);
+	/* Docker answers 400 when the OCI runtime cannot exec the command: the container
+	 * exists and its start failed, a runtime failure rather than a bad request. */
+	if (rc < 0 && err && err->code == BERTH_E_INVALID)
+		err->code = BERTH_E_RUNTIME;
+	return rc;
 }
 
 int docker_op_kill(void *instance, const char *id, int signal, unsigned flags,

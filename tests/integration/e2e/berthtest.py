@@ -489,17 +489,24 @@ def feature_path(cid):
     return "/features/Container:%s" % cid
 
 
-def event_state(e, cid):
-    """The container state an event announces for cid, or None."""
+def event_state_object(e, cid):
+    """The state object ({"status":..., "exitCode":...}) an event announces for cid, from a
+    status/state modify or a whole-feature modify, or None."""
     if not isinstance(e, dict) or not e.get("topic", "").endswith("/things/twin/commands/modify"):
         return None
     path = e.get("path")
     v = e.get("value")
     if path == feature_path(cid) + "/properties/status/state" and isinstance(v, dict):
-        return v.get("status")
+        return v
     if path == feature_path(cid) and isinstance(v, dict):
-        return (((v.get("properties") or {}).get("status") or {}).get("state") or {}).get("status")
+        return ((v.get("properties") or {}).get("status") or {}).get("state")
     return None
+
+
+def event_state(e, cid):
+    """The container state an event announces for cid, or None."""
+    state = event_state_object(e, cid)
+    return state.get("status") if isinstance(state, dict) else None
 
 
 def is_delete(e, cid):

@@ -56,12 +56,6 @@ class ContainerApiTest(E2ETestCase):
         self.assertIn("createdAt", status)
         self.assertIn("config", status)
 
-    # BUG: berthd announces a new container only with the whole feature (state CREATED
-    # inside it) and sends no .../properties/status/state CREATED, while the contract
-    # (and the reference agent's sequence, PROTOCOL.md section 9: feature modify, then
-    # status/state CREATED) reports every state through status/state. A consumer that
-    # follows status/state never sees CREATED. Remove the mark when fixed.
-    @unittest.expectedFailure
     def test_create_reports_created_state(self):
         since = self.cloud.mark()
         cid = self.create(start=False, config={"cmd": CMD_TRAP_TERM})
@@ -305,12 +299,6 @@ class ContainerApiTest(E2ETestCase):
                     ids.append(self.track(cid))
         return ids
 
-    # BUG: Docker answers HTTP 400 when the process cannot be executed; the docker backend
-    # maps every Docker 400 to BERTH_E_INVALID and berthd answers 400
-    # messages:parameter.invalid, although the container was created and its state
-    # changed to STOPPED (400 promises "nothing changed"). Expected: 500
-    # messages:execution.failed with the runtime's words. Remove the mark when fixed.
-    @unittest.expectedFailure
     def test_create_with_start_that_fails(self):
         cmd = ["/nonexistent-e2e-%d" % (time.time() * 1000 % 1e6)]
         since = self.cloud.mark()
@@ -326,8 +314,6 @@ class ContainerApiTest(E2ETestCase):
         self.assertIn(cid, r.value.get("message", ""), "the answer names the new container")
         self.assertStatus(r, 500, "create whose start fails")
 
-    # BUG: as above, for start: 400 for a runtime failure after which the twin says STOPPED.
-    @unittest.expectedFailure
     def test_start_that_fails(self):
         cmd = ["/nonexistent-e2e-%d" % (time.time() * 1000 % 1e6)]
         cid = self.create(config={"cmd": cmd, "restartPolicy": {"type": "no"}}, start=False)
