@@ -184,13 +184,14 @@ void twin_resync(struct berth_transport_handle *only)
 	publish(only, "modify", "/features/ContainerFactory",
 		feature_json(TWIN_FACTORY_DEFINITION, NULL));
 	for (size_t i = 0; i < n; i++) {
-		bool removed;
+		bool skip;
 
-		/* Removed since the list was taken: its deletion went out already. */
+		/* Removed since the list was taken (its deletion went out already), or still
+		 * being created (ops_create announces it once the runtime has it). */
 		pthread_mutex_lock(&list[i]->lock);
-		removed = list[i]->removed;
+		skip = list[i]->removed || list[i]->state.status == CS_CREATING;
 		pthread_mutex_unlock(&list[i]->lock);
-		if (removed)
+		if (skip)
 			continue;
 		announce(list[i]->id, true);
 		send_feature(only, list[i]);
