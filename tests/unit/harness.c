@@ -168,14 +168,16 @@ static int write_config(const struct harness_options *o)
 		"\tstate_dir = \"%s\";\n"
 		"\tmodule_dir = \"%s\";\n"
 		"\trun_dir = \"%s/run\";\n"
-		"\tstop_timeout = 2;\n"
+		"\t%s\n"
 		"\tlog_level = \"%s\";\n"
 		"\tlog_target = \"stderr\";\n"
 		"\t%s\n"
 		"};\n"
 		"backends: (\n%s\n);\n"
 		"transports: (\n%s\n);\n",
-		H_THING, state_dir, module_dir, root, level ? level : "err",
+		H_THING, state_dir, module_dir, root,
+		o && o->agent && strstr(o->agent, "stop_timeout") ? "" : "stop_timeout = 2;",
+		level ? level : "err",
 		o && o->agent ? o->agent : "",
 		o && o->backends ? o->backends : backends,
 		o && o->transports ? o->transports
@@ -253,6 +255,13 @@ bool harness_start(const struct harness_options *o)
 	fb(H_FAKE)->clear_calls(H_FAKE);
 	fb(H_MINI)->clear_calls(H_MINI);
 	return true;
+}
+
+bool harness_reload(const struct harness_options *o)
+{
+	if (!daemon_running || write_config(o) < 0)
+		return false;
+	return pthread_kill(daemon_thread, SIGHUP) == 0;
 }
 
 int harness_stop(void)

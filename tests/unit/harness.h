@@ -56,6 +56,9 @@ void harness_global_cleanup(void);
 /* Starts berthd and waits until its transports are online, the start-up resync and
  * reconciliation are done; clears the fakes' records. Stops a daemon still running. */
 bool harness_start(const struct harness_options *o);
+/* Rewrites the configuration with `o` and sends the daemon SIGHUP (a reload). Returns
+ * at once: the daemon applies it on its own thread. */
+bool harness_reload(const struct harness_options *o);
 /* Stops it; returns daemon_run()'s exit code (0), -1 when none was running. */
 int harness_stop(void);
 const char *harness_state_dir(void);

@@ -6,16 +6,20 @@
  * from the fake runtime's call log, never durations), a learned identity, and commands
  * still queued at shutdown.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 
 #include "command.h"
 #include "harness.h"
+#include "ops.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define ERRORS_TOPIC "unknown/unknown/things/twin/errors"
@@ -475,6 +479,87 @@ static void test_learned_identity(void)
 	down();
 }
 
+/* ---- reload ------------------------------------------------------------------------- */
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void test_reload(void)
+{
+	struct harness_options o = { .agent = "stop_timeout = 7; queue_limit = 1;" };
+	char a[CONTAINER_ID_LEN + 1], b[CONTAINER_ID_LEN + 1], corr[32], corr2[32], *na;
+	struct fake_call calls[64];
+	size_t n;
+	int stop_timeout = -1;
+
+	up();
+	make(true, a);
+	make(false, b);
+	/* SIGHUP: the agent settings that can change without a restart are applied */
+	CU_ASSERT_FATAL(harness_reload(&o));
+	for (int waited = 0; ops_stop_timeout() != 7 && waited < HARNESS_WAIT_MS; waited += 10)
+		sleep_ms(10);
+	CU_ASSERT_EQUAL_FATAL(ops_stop_timeout(), 7);
+	/* the stop timeout reaches the runtime */
+	na = h_native(a);
+	CU_ASSERT_EQUAL(h_command(h_feature(a), "stop", NULL, NULL), 204);
+	n = h_min(FB->calls(H_FAKE, calls, N(calls)), N(calls));
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(calls[i].op, "stop") == 0 && strcmp(calls[i].native_id, na) == 0)
+			stop_timeout = calls[i].timeout;
+	CU_ASSERT_EQUAL(stop_timeout, 7);
+	free(na);
+	/* the queue limit too: one command at a time now */
+	FB->hold(H_FAKE, "start");
+	CU_ASSERT_EQUAL(h_send(h_feature(a), "start", NULL, corr), 0);
+	CU_ASSERT_FATAL(FB->wait_held(H_FAKE, "start", 1, HARNESS_WAIT_MS));
+	CU_ASSERT_EQUAL(h_send(h_feature(b), "start", NULL, corr2), 0);
+	CU_ASSERT_EQUAL(h_wait_reply(corr2, NULL), 429);
+	FB->release(H_FAKE, "start");
+	CU_ASSERT_EQUAL(h_wait_reply(corr, NULL), 204);
+	/* a configuration that does not load changes nothing (and says so: berthd's log is
+	 * read from a pipe until the refusal shows) */
+	{
+		int pipefd[2], saved = dup(2);
+		char buf[4096] = "";
+		size_t used = 0;
+
+		CU_ASSERT_FATAL(saved >= 0 && pipe(pipefd) == 0);
+		dup2(pipefd[1], 2);
+		o.agent = "stop_timeout = \"soon\";";
+		CU_ASSERT(harness_reload(&o));
+		while (!strstr(buf, "reload refused") && used < sizeof(buf) - 1) {
+			struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
+			ssize_t r;
+
+			if (poll(&p, 1, HARNESS_WAIT_MS) <= 0)
+				break;
+			r = read(pipefd[0], buf + used, sizeof(buf) - 1 - used);
+			if (r <= 0)
+				break;
+			used += (size_t)r;
+			buf[used] = '\0';
+		}
+		dup2(saved, 2);
+		close(saved);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		CU_ASSERT_PTR_NOT_NULL(strstr(buf, "reload refused"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(buf, "stop_timeout"));
+		CU_ASSERT_EQUAL(ops_stop_timeout(), 7);
+	}
+	o.agent = "stop_timeout = 9;";
+	CU_ASSERT_FATAL(harness_reload(&o));
+	for (int waited = 0; ops_stop_timeout() != 9 && waited < HARNESS_WAIT_MS; waited += 10)
+		sleep_ms(10);
+	CU_ASSERT_EQUAL(ops_stop_timeout(), 9);
+	down();
+}
+
 /* ---- shutdown with work queued -------------------------------------------------------- */
 
 struct releaser {
@@ -538,6 +623,7 @@ int main(void)
 		{ "order per container, parallel across containers", test_order_and_parallelism },
 		{ "a long stop does not block other containers", test_long_stop_does_not_block },
 		{ "learned identity", test_learned_identity },
+		{ "reload (SIGHUP)", test_reload },
 		{ "shutdown cancels queued commands", test_shutdown_cancels_queued },
 	};
 

@@ -944,6 +944,22 @@ static void test_remove(void)
 	FB->fail_next(H_FAKE, "remove", BERTH_E_NOT_FOUND, "No such container");
 	EXPECT(id, "remove", NULL, 204, NULL);
 	CU_ASSERT_EQUAL(h_status(id), -1);
+	/* commands queued behind a removal find the container gone */
+	make(NULL, false, NULL, id);
+	{
+		char corr_rm[32], corr_start[32];
+		struct h_reply r;
+
+		FB->hold(H_FAKE, "remove");
+		CU_ASSERT_EQUAL(h_send(h_feature(id), "remove", NULL, corr_rm), 0);
+		CU_ASSERT_FATAL(FB->wait_held(H_FAKE, "remove", 1, HARNESS_WAIT_MS));
+		CU_ASSERT_EQUAL(h_send(h_feature(id), "start", NULL, corr_start), 0);
+		FB->release(H_FAKE, "remove");
+		CU_ASSERT_EQUAL(h_wait_reply(corr_rm, NULL), 204);
+		CU_ASSERT_EQUAL(h_wait_reply(corr_start, &r), 404);
+		CU_ASSERT_PTR_NOT_NULL(strstr(h_str(r.env, "value/message"), "does not exist any more"));
+		h_reply_release(&r);
+	}
 	/* the runtime refuses: its words, record kept */
 	make(NULL, false, NULL, id);
 	FB->fail_next(H_FAKE, "remove", BERTH_E_RUNTIME, "device or resource busy");

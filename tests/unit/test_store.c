@@ -20,6 +20,7 @@
 #include "backends.h"
 #include "harness.h"
 #include "log.h"
+#include "queue.h"
 #include "spec.h"
 #include "store.h"
 #include "twin.h"
@@ -597,6 +598,103 @@ static void test_resync_while_updating(void)
 	CU_ASSERT_EQUAL(harness_stop(), 0);
 }
 
+/* A container removed while a resync is under way is not announced again after its
+ * deletion (a feature the twin would keep for a container that is gone). */
+static void test_resync_during_remove(void)
+{
+	char a[CONTAINER_ID_LEN + 1], b[CONTAINER_ID_LEN + 1];
+	long deleted, later;
+	json_object *ids;
+
+	CU_ASSERT_FATAL(harness_start(NULL));
+	CU_ASSERT_EQUAL_FATAL(h_create("{\"imageRef\":\"busybox\"}", false, a), 200);
+	CU_ASSERT_EQUAL_FATAL(h_create("{\"imageRef\":\"busybox\"}", false, b), 200);
+	h_settle();
+	FT->clear(H_FT);
+	/* the resync has its list of containers and waits on its first event */
+	FT->hold_next_event(H_FT);
+	CU_ASSERT_EQUAL(FT->reconnect(H_FT), 0);
+	CU_ASSERT_FATAL(FT->wait_event_held(H_FT, HARNESS_WAIT_MS));
+	/* meanwhile B is removed: DEAD, deleted, forgotten */
+	CU_ASSERT_EQUAL(h_command(h_feature(b), "remove", NULL, NULL), 204);
+	deleted = h_wait_event(0, "delete", h_feature(b), NULL);
+	CU_ASSERT_FATAL(deleted >= 0);
+	FT->release_event(H_FT);
+	h_settle();
+	/* A is in the resync; B is not announced again after its deletion */
+	CU_ASSERT_TRUE(h_find_event(0, "modify", h_feature(a), NULL) >= 0);
+	later = h_find_event((size_t)deleted + 1, "modify", h_feature(b), NULL);
+	CU_ASSERT_EQUAL(later, -1);
+	ids = announced_file();
+	CU_ASSERT_TRUE(announced_has(ids, a));
+	CU_ASSERT_FALSE(announced_has(ids, b));
+	json_object_put(ids);
+	CU_ASSERT_EQUAL(harness_stop(), 0);
+}
+
+/* Waits until the only work left is the one job blocked in the fake runtime. */
+static void wait_only_held_job(void)
+{
+	for (int waited = 0; queue_pending() > 1 && waited < HARNESS_WAIT_MS; waited++)
+		usleep(1000);
+	CU_ASSERT_EQUAL(queue_pending(), 1);
+}
+
+/* A container still being created when a resync runs: if its creation then fails, the
+ * twin must not keep a feature for it. */
+static void test_resync_during_create(void)
+{
+	char corr[32], corr_ok[32];
+	struct h_reply r;
+	json_object *ids;
+	const char *id;
+	char feature[64];
+
+	CU_ASSERT_FATAL(harness_start(NULL));
+	FB->hold(H_FAKE, "create");
+	FB->fail_next(H_FAKE, "create", BERTH_E_RUNTIME, "pull access denied");
+	CU_ASSERT_EQUAL(h_send("ContainerFactory", "create", "{\"imageRef\":\"busybox\"}", corr), 0);
+	CU_ASSERT_FATAL(FB->wait_held(H_FAKE, "create", 1, HARNESS_WAIT_MS));
+	CU_ASSERT_EQUAL(containers_count(), 1); /* reserved, CREATING */
+	FT->clear(H_FT);
+	CU_ASSERT_EQUAL(FT->reconnect(H_FT), 0);
+	CU_ASSERT_FATAL(FT->wait_online(H_FT, HARNESS_WAIT_MS));
+	wait_only_held_job(); /* the resync ran while the create waits in the runtime */
+	FB->release(H_FAKE, "create");
+	CU_ASSERT_EQUAL(h_wait_reply(corr, &r), 500);
+	h_reply_release(&r);
+	h_settle();
+	CU_ASSERT_EQUAL(containers_count(), 0);
+	/* no container feature was announced, none is remembered */
+	for (size_t i = 0, n = h_events_mark(); i < n; i++) {
+		json_object *ev = h_event_json(i);
+
+		CU_ASSERT_PTR_NULL(strstr(h_str(ev, "path"), "/features/Container:"));
+		json_object_put(ev);
+	}
+	ids = announced_file();
+	CU_ASSERT_TRUE(!ids || json_object_array_length(ids) == 0);
+	json_object_put(ids);
+	/* a create that succeeds after the resync announces itself */
+	FB->hold(H_FAKE, "create");
+	CU_ASSERT_EQUAL(h_send("ContainerFactory", "create", "{\"imageRef\":\"busybox\"}", corr_ok), 0);
+	CU_ASSERT_FATAL(FB->wait_held(H_FAKE, "create", 1, HARNESS_WAIT_MS));
+	CU_ASSERT_EQUAL(FT->reconnect(H_FT), 0);
+	CU_ASSERT_FATAL(FT->wait_online(H_FT, HARNESS_WAIT_MS));
+	wait_only_held_job();
+	FB->release(H_FAKE, "create");
+	CU_ASSERT_EQUAL(h_wait_reply(corr_ok, &r), 200);
+	id = r.value ? json_object_get_string(r.value) : "";
+	snprintf(feature, sizeof(feature), "/features/Container:%s", id);
+	h_settle();
+	CU_ASSERT_TRUE(h_find_event(0, "modify", feature, "CREATED") >= 0);
+	ids = announced_file();
+	CU_ASSERT_TRUE(announced_has(ids, id));
+	json_object_put(ids);
+	h_reply_release(&r);
+	CU_ASSERT_EQUAL(harness_stop(), 0);
+}
+
 static void test_resync_after_restart(void)
 {
 	struct harness_options keep_records = { .keep_state = true, .keep_records = true };
@@ -682,6 +780,8 @@ int main(void)
 		{ "container table", test_table },
 		{ "resync on reconnect", test_resync },
 		{ "resync while commands change containers", test_resync_while_updating },
+		{ "resync during a removal", test_resync_during_remove },
+		{ "resync during a create that fails", test_resync_during_create },
 		{ "resync after a restart: announced but gone", test_resync_after_restart },
 		{ "record of a backend no longer configured", test_record_of_unconfigured_backend },
 	};

@@ -193,6 +193,11 @@ struct fake_transport_control {
 	int (*clear)(const char *inst);
 	/* The next send_reply() fails with `code` and `message` (nothing is recorded). */
 	int (*fail_next_reply)(const char *inst, int code, const char *message);
+	/* The next send_event() blocks (recorded once released) until release_event();
+	 * wait_event_held() waits until it is blocked. Later events pass. */
+	int (*hold_next_event)(const char *inst);
+	bool (*wait_event_held)(const char *inst, int timeout_ms);
+	int (*release_event)(const char *inst);
 };
 
 static inline void fake_record_release(struct fake_record *r)

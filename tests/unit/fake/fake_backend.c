@@ -445,14 +445,19 @@ static int fake_open(const berth_host *host, const berth_settings *settings,
 	host->setting_bool(settings, "keep", &keep);
 	pthread_mutex_init(&in->lock, NULL);
 	pthread_cond_init(&in->cond, NULL);
+	pthread_mutex_lock(&instances_lock);
+	graveyard_take(in, keep); /* before the runtime thread looks at the containers */
+	pthread_mutex_unlock(&instances_lock);
 	if (pthread_create(&in->thread, NULL, runtime_main, in) != 0) {
+		pthread_mutex_lock(&instances_lock);
+		graveyard_put(in);
+		pthread_mutex_unlock(&instances_lock);
 		pthread_mutex_destroy(&in->lock);
 		pthread_cond_destroy(&in->cond);
 		free(in);
 		return berth_error_set(err, BERTH_E_RUNTIME, "fake: cannot start its thread");
 	}
 	pthread_mutex_lock(&instances_lock);
-	graveyard_take(in, keep);
 	in->next = instances;
 	instances = in;
 	pthread_mutex_unlock(&instances_lock);

@@ -52,6 +52,7 @@ struct tinst {
 	bool fail_reply;
 	int fail_code;
 	char fail_message[256];
+	bool hold_event, event_held; /* hold_next_event(): armed; a send_event() is blocked */
 
 	struct tinst *next;
 };
@@ -313,6 +314,13 @@ static int fake_send_event(void *instance, const berth_outbound_event *ev, berth
 	};
 
 	pthread_mutex_lock(&in->lock);
+	if (in->hold_event) {
+		in->hold_event = false;
+		in->event_held = true;
+		pthread_cond_broadcast(&in->cond);
+		while (in->event_held && !in->stopping)
+			pthread_cond_wait(&in->cond, &in->lock);
+	}
 	records_add(&in->events, &rec);
 	pthread_cond_broadcast(&in->cond);
 	pthread_mutex_unlock(&in->lock);
@@ -544,6 +552,42 @@ static int ctl_fail_next_reply(const char *name, int code, const char *message)
 	return 0;
 }
 
+static int ctl_hold_next_event(const char *name)
+{
+	struct tinst *in = find_inst(name);
+
+	if (!in)
+		return -1;
+	pthread_mutex_lock(&in->lock);
+	in->hold_event = true;
+	pthread_mutex_unlock(&in->lock);
+	return 0;
+}
+
+static bool event_is_held(struct tinst *in, size_t unused)
+{
+	return in->event_held;
+}
+
+static bool ctl_wait_event_held(const char *name, int timeout_ms)
+{
+	return wait_pred(name, event_is_held, 0, timeout_ms);
+}
+
+static int ctl_release_event(const char *name)
+{
+	struct tinst *in = find_inst(name);
+
+	if (!in)
+		return -1;
+	pthread_mutex_lock(&in->lock);
+	in->hold_event = false;
+	in->event_held = false;
+	pthread_cond_broadcast(&in->cond);
+	pthread_mutex_unlock(&in->lock);
+	return 0;
+}
+
 static const struct fake_transport_control control = {
 	.size = sizeof(struct fake_transport_control),
 	.inject = ctl_inject,
@@ -557,6 +601,9 @@ static const struct fake_transport_control control = {
 	.event = ctl_event,
 	.clear = ctl_clear,
 	.fail_next_reply = ctl_fail_next_reply,
+	.hold_next_event = ctl_hold_next_event,
+	.wait_event_held = ctl_wait_event_held,
+	.release_event = ctl_release_event,
 };
 
 /* ---- entry points -------------------------------------------------------------------- */
