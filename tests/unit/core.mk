@@ -6,8 +6,10 @@ core_test_cflags = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(JSONC_CFLAGS) $(LIBCONFIG_CFLA
 core_test_ldadd = core/libberthcore.la $(CUNIT_LIBS) $(JSONC_LIBS)
 
 # Pure functions: no daemon, no modules.
-check_PROGRAMS += tests/unit/test_ditto tests/unit/test_router tests/unit/test_parse
-TESTS += tests/unit/test_ditto tests/unit/test_router tests/unit/test_parse
+check_PROGRAMS += tests/unit/test_ditto tests/unit/test_router tests/unit/test_parse \
+	tests/unit/test_queue
+TESTS += tests/unit/test_ditto tests/unit/test_router tests/unit/test_parse \
+	tests/unit/test_queue
 
 tests_unit_test_ditto_SOURCES = tests/unit/test_ditto.c
 tests_unit_test_ditto_CFLAGS = $(core_test_cflags)
@@ -20,6 +22,10 @@ tests_unit_test_router_LDADD = $(core_test_ldadd)
 tests_unit_test_parse_SOURCES = tests/unit/test_parse.c
 tests_unit_test_parse_CFLAGS = $(core_test_cflags)
 tests_unit_test_parse_LDADD = $(core_test_ldadd)
+
+tests_unit_test_queue_SOURCES = tests/unit/test_queue.c
+tests_unit_test_queue_CFLAGS = $(core_test_cflags)
+tests_unit_test_queue_LDADD = $(core_test_ldadd)
 
 # The fakes: real berth modules, built by `make check` only and never installed. The
 # harness copies them from .libs/ into a private module directory (mode 0755) and berthd
