@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Work queue: serial per key, parallel across keys, bounded, elastic worker pool. */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -176,10 +177,13 @@ out:
 	return NULL;
 }
 
-/* Joins retired workers and unmaps their stacks; never called with the lock held. */
+/* Joins retired workers and unmaps their stacks; never called with the lock held. Once a
+ * burst is over, the free memory it left inside the heap goes back to the kernel too
+ * (glibc returns only the top of the heap by itself). */
 static void reap_retired(void)
 {
 	struct worker *w;
+	bool reaped = false;
 
 	pthread_mutex_lock(&lock);
 	w = retired;
@@ -192,7 +196,10 @@ static void reap_retired(void)
 		munmap(w->stack, WORKER_STACK_SIZE);
 		free(w);
 		w = next;
+		reaped = true;
 	}
+	if (reaped)
+		malloc_trim(0);
 }
 
 /* Called with the lock held. */
