@@ -513,6 +513,7 @@ static void test_reload(void)
 			stop_timeout = calls[i].timeout;
 	CU_ASSERT_EQUAL(stop_timeout, 7);
 	free(na);
+	h_settle(); /* the stop's job has ended, not only answered */
 	/* the queue limit too: one command at a time now */
 	FB->hold(H_FAKE, "start");
 	CU_ASSERT_EQUAL(h_send(h_feature(a), "start", NULL, corr), 0);

@@ -350,6 +350,60 @@ static void test_runtime_enforces_policy(void)
 	CU_ASSERT_EQUAL(harness_stop(), 0);
 }
 
+/* Waits until container id has `status` (bounded); returns whether it has. */
+static bool wait_status(const char *id, int status)
+{
+	for (int waited = 0; h_status(id) != status && waited < HARNESS_WAIT_MS; waited += 10)
+		sleep_ms(10);
+	return h_status(id) == status;
+}
+
+/* Exits the agent did not see (it was down, or the runtime's events were lost) are found
+ * by the reconciliation at start-up, and the policies apply to them. */
+static void test_exit_while_agent_down(void)
+{
+	struct harness_options keep = { .keep_state = true };
+	char a[CONTAINER_ID_LEN + 1], b[CONTAINER_ID_LEN + 1], c[CONTAINER_ID_LEN + 1];
+	char *na, *nb, *nc;
+	json_object *rec;
+
+	CU_ASSERT_FATAL(harness_start(NULL));
+	make("{\"restartPolicy\":{\"type\":\"always\"}}", a);
+	make("{\"restartPolicy\":{\"type\":\"no\"}}", b);
+	make("{\"restartPolicy\":{\"type\":\"always\"}}", c);
+	CU_ASSERT_EQUAL(h_command(h_feature(c), "stop", NULL, NULL), 204); /* by command */
+	na = h_native(a);
+	nb = h_native(b);
+	nc = h_native(c);
+	/* the processes end while nobody hears it */
+	FB->set_events(H_FAKE, false);
+	CU_ASSERT_EQUAL(FB->exit(H_FAKE, na, 1, false), 0);
+	CU_ASSERT_EQUAL(FB->exit(H_FAKE, nb, 1, false), 0);
+	h_settle();
+	CU_ASSERT_EQUAL(h_status(a), CS_RUNNING);
+	CU_ASSERT_EQUAL(harness_stop(), 0);
+
+	CU_ASSERT_FATAL(harness_start(&keep));
+	/* always: restarted; no: EXITED, as the record now says; stopped by command: left */
+	CU_ASSERT_TRUE(wait_status(a, CS_RUNNING));
+	h_settle();
+	CU_ASSERT_EQUAL(FB->count_calls(H_FAKE, "start", na), 1); /* since this start */
+	CU_ASSERT_EQUAL(h_status(b), CS_EXITED);
+	rec = h_record(b);
+	H_ASSERT_STR(h_str(rec, "state/status"), "EXITED");
+	CU_ASSERT_EQUAL(h_int(rec, "state/exitCode", 0), 1);
+	json_object_put(rec);
+	sleep_ms(1000);
+	h_settle();
+	CU_ASSERT_EQUAL(FB->count_calls(H_FAKE, "start", nb), 0);
+	CU_ASSERT_EQUAL(FB->count_calls(H_FAKE, "start", nc), 0);
+	CU_ASSERT_EQUAL(h_status(c), CS_STOPPED);
+	free(na);
+	free(nb);
+	free(nc);
+	CU_ASSERT_EQUAL(harness_stop(), 0);
+}
+
 int main(void)
 {
 	static const struct h_test tests[] = {
@@ -362,6 +416,7 @@ int main(void)
 		{ "a pending restart overtaken by commands", test_pending_restart_overtaken },
 		{ "retry timeout, backend without optional ops", test_retry_timeout_and_minimal_backend },
 		{ "a runtime that enforces policies itself", test_runtime_enforces_policy },
+		{ "exits while the agent is down", test_exit_while_agent_down },
 	};
 
 	return h_main("restart", tests, N(tests));
