@@ -88,6 +88,10 @@ void ops_create(struct op_args *args, struct op_result *res)
 		if (rc == 0)
 			ops_fail(res, 500, "backend %s created no container", b->name);
 		free(native);
+		/* Commands queued behind the create hold a reference: they find it gone. */
+		pthread_mutex_lock(&c->lock);
+		c->removed = true;
+		pthread_mutex_unlock(&c->lock);
 		containers_remove(c);
 		container_unref(c);
 		return;
