@@ -323,6 +323,34 @@ static void test_create_refused(void)
 	down();
 }
 
+/* Commands sent for a container while it is being created wait for the create; if the
+ * create fails they find no container (404), not one "still being created". */
+static void test_commands_behind_failed_create(void)
+{
+	char corr_create[32], corr_start[32], id[CONTAINER_ID_LEN + 1];
+	struct container **list;
+	struct h_reply r;
+	size_t n;
+
+	up();
+	FB->hold(H_FAKE, "create");
+	FB->fail_next(H_FAKE, "create", BERTH_E_RUNTIME, "pull access denied");
+	CU_ASSERT_EQUAL(h_send("ContainerFactory", "create", "{\"imageRef\":\"busybox\"}",
+			       corr_create), 0);
+	CU_ASSERT_FATAL(FB->wait_held(H_FAKE, "create", 1, HARNESS_WAIT_MS));
+	list = containers_list(&n);
+	CU_ASSERT_EQUAL_FATAL(n, 1);
+	snprintf(id, sizeof(id), "%s", list[0]->id);
+	containers_list_free(list, n);
+	CU_ASSERT_EQUAL(h_send(h_feature(id), "start", NULL, corr_start), 0);
+	FB->release(H_FAKE, "create");
+	CU_ASSERT_EQUAL(h_wait_reply(corr_create, NULL), 500);
+	CU_ASSERT_EQUAL(h_wait_reply(corr_start, &r), 404);
+	h_reply_release(&r);
+	CU_ASSERT_EQUAL(FB->count_calls(H_FAKE, "start", NULL), 0);
+	down();
+}
+
 static void test_create_start_fails(void)
 {
 	struct fake_container fc;
@@ -1044,6 +1072,7 @@ int main(void)
 		{ "create: name uniqueness (409), also racing", test_create_name_taken },
 		{ "create: refused (unknown backend, image, runtime failures)", test_create_refused },
 		{ "create: start failure after create", test_create_start_fails },
+		{ "create: commands behind a failing create", test_commands_behind_failed_create },
 		{ "start and stop", test_start_stop },
 		{ "reply paths", test_reply_paths },
 		{ "stop: the core's state machine", test_stop_core_state_machine },
