@@ -35,8 +35,9 @@ static atomic_ullong n_received, n_answered, n_rejected_early, n_busy;
 
 void command_set_limits(size_t max_payload, int max_depth)
 {
-	limits.max_payload = max_payload;
-	limits.max_depth = max_depth;
+	/* Atomic: a reload changes them while transports decode. */
+	__atomic_store_n(&limits.max_payload, max_payload, __ATOMIC_RELAXED);
+	__atomic_store_n(&limits.max_depth, max_depth, __ATOMIC_RELAXED);
 }
 
 void command_stats(struct command_stats *out)
@@ -157,6 +158,7 @@ static void command_cancel(struct job *job)
 int command_inbound(berth_transport_handle *t, const berth_inbound *msg)
 {
 	char thing[IDENTITY_MAX];
+	struct ditto_limits current;
 	struct ditto_envelope env;
 	struct ditto_error err = { 0 };
 	struct command *cmd = NULL;
@@ -165,7 +167,9 @@ int command_inbound(berth_transport_handle *t, const berth_inbound *msg)
 	int disposition = BERTH_DISPOSITION_ACCEPTED;
 
 	n_received++;
-	if (ditto_decode(msg->payload, msg->payload_len, &limits, &env, &err) < 0) {
+	current.max_payload = __atomic_load_n(&limits.max_payload, __ATOMIC_RELAXED);
+	current.max_depth = __atomic_load_n(&limits.max_depth, __ATOMIC_RELAXED);
+	if (ditto_decode(msg->payload, msg->payload_len, &current, &env, &err) < 0) {
 		/* Nobody to tell: a message that is not a command is refused outright. */
 		if (!msg->reply_to)
 			disposition = BERTH_DISPOSITION_REJECTED;

@@ -53,7 +53,12 @@ static void host_transport_online(berth_transport_handle *t, const berth_identit
 	struct resync_job *r;
 	berth_error err;
 
-	if (id && id->thing_id && *id->thing_id) {
+	if (id && id->thing_id && *id->thing_id && agent.thing_id &&
+	    strcmp(id->thing_id, agent.thing_id) != 0) {
+		/* A configured identity wins over what a transport reports. */
+		log_warn("transport %s reports thing %s; keeping the configured %s", t->name,
+			 id->thing_id, agent.thing_id);
+	} else if (id && id->thing_id && *id->thing_id) {
 		bool changed = !identity_thing(known, sizeof(known)) ||
 			       strcmp(known, id->thing_id) != 0;
 

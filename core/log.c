@@ -41,16 +41,17 @@ static int stderr_is_journal(void)
 
 void log_setup(int target, int max_level)
 {
-	log_max_level = max_level;
+	/* Atomic: a reload changes these while other threads log. */
+	__atomic_store_n(&log_max_level, max_level, __ATOMIC_RELAXED);
 	switch (target) {
 	case LOG_TARGET_JOURNAL:
-		log_use_journal = 1;
+		__atomic_store_n(&log_use_journal, 1, __ATOMIC_RELAXED);
 		break;
 	case LOG_TARGET_STDERR:
-		log_use_journal = 0;
+		__atomic_store_n(&log_use_journal, 0, __ATOMIC_RELAXED);
 		break;
 	default:
-		log_use_journal = stderr_is_journal();
+		__atomic_store_n(&log_use_journal, stderr_is_journal(), __ATOMIC_RELAXED);
 		break;
 	}
 }
@@ -91,11 +92,11 @@ void log_vmsg(int level, const char *module, const char *fmt, va_list ap)
 {
 	char text[1024];
 
-	if (level > log_max_level)
+	if (level > __atomic_load_n(&log_max_level, __ATOMIC_RELAXED))
 		return;
 	vsnprintf(text, sizeof(text), fmt, ap);
 
-	if (log_use_journal) {
+	if (__atomic_load_n(&log_use_journal, __ATOMIC_RELAXED)) {
 		sd_journal_send("MESSAGE=%s%s%s", module ? module : "", module ? ": " : "", text,
 				"PRIORITY=%d", level, "BERTH_MODULE=%s", module ? module : "core",
 				NULL);

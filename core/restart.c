@@ -93,18 +93,20 @@ static void restart_run(struct job *job)
 	native = wanted && c->native_id ? strdup(c->native_id) : NULL;
 	pthread_mutex_unlock(&c->lock);
 	if (native) {
+		/* Every attempt counts, failed ones too: they lengthen the back-off and use up
+		 * on-failure's retries, so a container that cannot start is not hammered. */
+		pthread_mutex_lock(&c->lock);
+		c->restart_count++;
+		pthread_mutex_unlock(&c->lock);
 		berth_error_clear(&err);
-		if (c->backend->drv->start(c->backend->inst, native, 0, &err) < 0) {
+		if (c->backend->drv->start(c->backend->inst, native, 0, &err) < 0)
 			log_warn("container %s: restart by policy failed: %s", c->id, err.message);
-		} else {
-			pthread_mutex_lock(&c->lock);
-			c->restart_count++;
-			pthread_mutex_unlock(&c->lock);
+		else
 			log_info("container %s restarted by its %s policy", c->id,
 				 policy.type == BERTH_RESTART_ON_FAILURE ? "on-failure" : "restart");
-		}
 		if (state_refresh(c, &changed, &err) == 0)
 			state_commit(c, changed);
+		restart_consider(c); /* still exited: the next attempt, later */
 		free(native);
 	}
 	restart_job_free(job);

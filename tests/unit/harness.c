@@ -151,20 +151,22 @@ static int write_config(const struct harness_options *o)
 {
 	const char *level = getenv("BERTH_TEST_LOG");
 	const char *keep = o && o->keep_state ? "true" : "false";
-	char backends[512];
+	char backends[512], identity[128] = "";
 	FILE *f;
 
 	snprintf(backends, sizeof(backends),
 		 "\t{ module = \"fake_backend\"; name = \"" H_FAKE "\"; default = true; keep = %s; },\n"
 		 "\t{ module = \"fake_minimal\"; name = \"" H_MINI "\"; keep = %s; }", keep, keep);
+	if (!o || !o->no_identity)
+		snprintf(identity, sizeof(identity), "\tthing_id = \"%s\";\n\ttenant = \"t1\";\n",
+			 H_THING);
 	f = fopen(config_path, "w");
 
 	if (!f)
 		return -1;
 	fprintf(f,
 		"agent: {\n"
-		"\tthing_id = \"%s\";\n"
-		"\ttenant = \"t1\";\n"
+		"%s"
 		"\tstate_dir = \"%s\";\n"
 		"\tmodule_dir = \"%s\";\n"
 		"\trun_dir = \"%s/run\";\n"
@@ -175,7 +177,7 @@ static int write_config(const struct harness_options *o)
 		"};\n"
 		"backends: (\n%s\n);\n"
 		"transports: (\n%s\n);\n",
-		H_THING, state_dir, module_dir, root,
+		identity, state_dir, module_dir, root,
 		o && o->agent && strstr(o->agent, "stop_timeout") ? "" : "stop_timeout = 2;",
 		level ? level : "err",
 		o && o->agent ? o->agent : "",

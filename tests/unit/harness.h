@@ -33,6 +33,7 @@
 
 struct harness_options {
 	const char *agent;      /* extra agent keys, e.g. "queue_limit = 2;" */
+	bool no_identity;       /* no thing_id/tenant: the agent learns them from a transport */
 	const char *backends;   /* body of the backends list; NULL: fake (default) and mini */
 	const char *transports; /* body of the transports list; NULL: one fake transport ft */
 	bool keep_state;        /* reuse the previous run's state directory, and the fake

@@ -440,6 +440,7 @@ static void test_learned_identity(void)
 		.transports = "{ module = \"fake_transport\"; name = \"" H_FT "\"; "
 			      "thing_id = \"org.example:gw1:edge:containers\"; tenant = \"t9\"; }",
 		.keep_records = true,
+		.no_identity = true,
 	};
 	struct fake_record rec;
 	char *payload;
@@ -461,7 +462,7 @@ static void test_learned_identity(void)
 				       "org.example/gw1:edge:containers/things/twin/commands/modify");
 		json_object_put(ev);
 	}
-	/* commands for the configured thing are someone else's now */
+	/* commands for another thing are someone else's */
 	payload = h_envelope("ContainerFactory", "create", "{\"imageRef\":\"busybox\"}", "id-1");
 	CU_ASSERT_EQUAL(inject(payload, "r-1", &d), 1);
 	free(payload);
@@ -473,6 +474,28 @@ static void test_learned_identity(void)
 			       "create\",\"headers\":{\"correlation-id\":\"id-2\"},\"path\":"
 			       "\"/features/ContainerFactory/inbox/messages/create\",\"value\":"
 			       "{\"imageRef\":\"busybox\"}}", "r-2", &d), 1);
+	CU_ASSERT_EQUAL(FT->reply(H_FT, FT->n_replies(H_FT) - 1, &rec), 0);
+	CU_ASSERT_EQUAL(rec.status, 200);
+	fake_record_release(&rec);
+	down();
+}
+
+/* A configured thing id wins over the one a transport reports. */
+static void test_configured_identity_wins(void)
+{
+	struct harness_options o = {
+		.transports = "{ module = \"fake_transport\"; name = \"" H_FT "\"; "
+			      "thing_id = \"org.example:gw1:edge:containers\"; tenant = \"t9\"; }",
+		.keep_records = true,
+	};
+	struct fake_record rec;
+	char *payload;
+	int d;
+
+	CU_ASSERT_FATAL(harness_start(&o));
+	payload = h_envelope("ContainerFactory", "create", "{\"imageRef\":\"busybox\"}", "id-1");
+	CU_ASSERT_EQUAL(inject(payload, "r-1", &d), 1);
+	free(payload);
 	CU_ASSERT_EQUAL(FT->reply(H_FT, FT->n_replies(H_FT) - 1, &rec), 0);
 	CU_ASSERT_EQUAL(rec.status, 200);
 	fake_record_release(&rec);
@@ -624,6 +647,7 @@ int main(void)
 		{ "order per container, parallel across containers", test_order_and_parallelism },
 		{ "a long stop does not block other containers", test_long_stop_does_not_block },
 		{ "learned identity", test_learned_identity },
+		{ "configured identity wins", test_configured_identity_wins },
 		{ "reload (SIGHUP)", test_reload },
 		{ "shutdown cancels queued commands", test_shutdown_cancels_queued },
 	};

@@ -169,6 +169,27 @@ static void test_on_failure_max_count(void)
 	CU_ASSERT_EQUAL(harness_stop(), 0);
 }
 
+/* A restart the runtime refuses is tried again later, and counts as an attempt. */
+static void test_failed_restart_retried(void)
+{
+	char id[CONTAINER_ID_LEN + 1], *native;
+	long i;
+
+	CU_ASSERT_FATAL(harness_start(NULL));
+	make("{\"restartPolicy\":{\"type\":\"always\"}}", id);
+	native = h_native(id);
+	CU_ASSERT_EQUAL(FB->fail_next(H_FAKE, "start", BERTH_E_RUNTIME, "no such file"), 0);
+	i = exits(H_FAKE, id, 1);
+	CU_ASSERT_FATAL(i >= 0);
+	/* the first attempt fails, the second (after a longer back-off) succeeds */
+	CU_ASSERT_FATAL(h_wait_event((size_t)i + 1, "modify", state_path(id), "RUNNING") >= 0);
+	h_settle();
+	CU_ASSERT_EQUAL(FB->count_calls(H_FAKE, "start", native), 3);
+	CU_ASSERT_EQUAL(restart_count(id), 2);
+	free(native);
+	CU_ASSERT_EQUAL(harness_stop(), 0);
+}
+
 static void test_exit_codes_and_types(void)
 {
 	char a[CONTAINER_ID_LEN + 1], b[CONTAINER_ID_LEN + 1], c[CONTAINER_ID_LEN + 1];
@@ -410,6 +431,7 @@ int main(void)
 		{ "restart_wanted table", test_wanted_table },
 		{ "restart_delay_ms table", test_delay_table },
 		{ "on-failure: maxRetryCount", test_on_failure_max_count },
+		{ "a failed restart is tried again", test_failed_restart_retried },
 		{ "exit codes and policy types", test_exit_codes_and_types },
 		{ "a stop by command is not undone", test_manual_stop_not_restarted },
 		{ "a manual start resets the count", test_manual_start_resets_count },
