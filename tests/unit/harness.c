@@ -657,29 +657,12 @@ bool h_streq_at(const char *file, int line, const char *actual, const char *expe
 
 /* ---- main ---------------------------------------------------------------------------- */
 
-int h_main(const char *suite_name, const struct h_test *tests, size_t n)
+int h_main(const char *suite_name, const struct unit_test *tests, size_t n)
 {
-	CU_pSuite suite;
 	int failed;
 
 	harness_global_init();
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite(suite_name, NULL, NULL);
-	for (size_t i = 0; suite && i < n; i++) {
-		const char *only = getenv("BERTH_TEST_ONLY"); /* a substring of test names */
-
-		if (only && !strstr(tests[i].name, only))
-			continue;
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn)) {
-			CU_cleanup_registry();
-			return 1;
-		}
-	}
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() != 0 || CU_get_error() != CUE_SUCCESS;
-	CU_cleanup_registry();
+	failed = unit_run(suite_name, NULL, NULL, tests, n);
 	harness_global_cleanup();
 	return failed;
 }

@@ -21,6 +21,7 @@
 
 #include "container.h"
 #include "fake/fake.h"
+#include "unit_main.h"
 
 #define HARNESS_WAIT_MS 60000
 
@@ -131,10 +132,6 @@ json_object *h_get(json_object *o, const char *path);
 
 /* The common main(): runs the tests (only those whose name contains $BERTH_TEST_ONLY
  * when it is set; $BERTH_TEST_LOG sets berthd's log level, default "err"). */
-struct h_test {
-	const char *name;
-	void (*fn)(void);
-};
-int h_main(const char *suite, const struct h_test *tests, size_t n);
+int h_main(const char *suite, const struct unit_test *tests, size_t n);
 
 #endif

@@ -638,7 +638,7 @@ static void test_shutdown_cancels_queued(void)
 
 int main(void)
 {
-	static const struct h_test tests[] = {
+	static const struct unit_test tests[] = {
 		{ "early errors and their answers", test_early_errors },
 		{ "payload and depth limits from the configuration", test_payload_limit },
 		{ "reply addressing", test_reply_addressing },

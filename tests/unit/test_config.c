@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "unit_main.h"
 
 #define CASE_DIR TEST_DATA_DIR "/config"
 
@@ -766,10 +767,7 @@ static void test_free_null(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct unit_test tests[] = {
 		{ "valid full configuration", test_valid_full },
 		{ "defaults and first default backend", test_defaults },
 		{ "@include relative to berth.conf", test_include },
@@ -792,8 +790,7 @@ int main(void)
 		{ "agent.control_socket", test_control_socket },
 		{ "config_free(NULL)", test_free_null },
 	};
-	CU_pSuite suite;
-	unsigned failures;
+	int failures;
 
 	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/berth-test-config-XXXXXX");
 	if (!mkdtemp(tmp_dir)) {
@@ -802,20 +799,7 @@ int main(void)
 	}
 	/* warnings (an ignored conf.d entry) are expected: keep the output to CUnit's */
 	log_setup(LOG_TARGET_STDERR, BERTH_LOG_ERR);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("config", NULL, NULL);
-	if (!suite)
-		return 1;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn))
-			return 1;
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	if (CU_get_error() != CUE_SUCCESS)
-		failures++;
-	CU_cleanup_registry();
+	failures = unit_run("config", NULL, NULL, tests, N(tests));
 	rm_tree(tmp_dir);
 	return failures ? 1 : 0;
 }

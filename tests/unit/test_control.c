@@ -28,6 +28,7 @@
 #include "log.h"
 #include "queue.h"
 #include "transports.h"
+#include "unit_main.h"
 
 #define THING "test:ctl"
 
@@ -508,10 +509,7 @@ static int suite_init(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct unit_test tests[] = {
 		{ "socket file: mode, owner, directory", test_socket_file },
 		{ "list, show, status", test_list_show_status },
 		{ "bad requests: 400", test_bad_requests },
@@ -525,8 +523,7 @@ int main(void)
 		{ "stop and close", test_shutdown },
 		{ "stale socket, another listener, a file, none", test_files_at_the_path },
 	};
-	CU_pSuite suite;
-	unsigned failures;
+	int failures;
 
 	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/berth-test-control-XXXXXX");
 	if (!mkdtemp(tmp_dir)) {
@@ -539,20 +536,7 @@ int main(void)
 	identity_set(THING, NULL);
 	if (queue_init(4, 64) < 0)
 		return 1;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("control", suite_init, NULL);
-	if (!suite)
-		return 1;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn))
-			return 1;
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	if (CU_get_error() != CUE_SUCCESS)
-		failures++;
-	CU_cleanup_registry();
+	failures = unit_run("control", suite_init, NULL, tests, N(tests));
 	queue_shutdown(10000);
 	nftw(tmp_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return failures ? 1 : 0;

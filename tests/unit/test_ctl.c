@@ -16,6 +16,7 @@
 #include "ditto.h"
 #include "ops.h"
 #include "router.h"
+#include "unit_main.h"
 
 #define THING "org.example:gw1:edge:containers"
 #define TOPIC_PREFIX "org.example/gw1:edge:containers/things/live/messages/"
@@ -480,10 +481,7 @@ static void test_error_text_and_exit_codes(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct unit_test tests[] = {
 		{ "global options", test_global_options },
 		{ "usage errors", test_usage_errors },
 		{ "create -> createWithConfig", test_create },
@@ -494,22 +492,8 @@ int main(void)
 		{ "ID|NAME resolution", test_resolve },
 		{ "error text and exit codes", test_error_text_and_exit_codes },
 	};
-	CU_pSuite suite;
-	unsigned failures;
+	int failures;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("berthctl", NULL, NULL);
-	if (!suite)
-		return 1;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn))
-			return 1;
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	if (CU_get_error() != CUE_SUCCESS)
-		failures++;
-	CU_cleanup_registry();
+	failures = unit_run("berthctl", NULL, NULL, tests, N(tests));
 	return failures ? 1 : 0;
 }

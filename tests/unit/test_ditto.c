@@ -14,8 +14,8 @@
 #include "ditto.h"
 #include "ops.h"
 #include "router.h"
+#include "unit_main.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct ditto_limits limits = { .max_payload = 65536, .max_depth = 16 };
 
@@ -692,10 +692,7 @@ static void test_thing_to_topic_prefix(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct unit_test tests[] = {
 		{ "page example start", test_page_start },
 		{ "page example stop", test_page_stop },
 		{ "page example stopWithOptions", test_page_stop_with_options },
@@ -715,21 +712,8 @@ int main(void)
 		{ "encode twin command", test_encode_twin_command },
 		{ "thing to topic prefix", test_thing_to_topic_prefix },
 	};
-	CU_pSuite suite;
 	int failed;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("ditto", NULL, NULL);
-	for (size_t i = 0; suite && i < N(tests); i++) {
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn)) {
-			CU_cleanup_registry();
-			return 1;
-		}
-	}
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() != 0 || CU_get_error() != CUE_SUCCESS;
-	CU_cleanup_registry();
+	failed = unit_run("ditto", NULL, NULL, tests, N(tests));
 	return failed;
 }

@@ -20,6 +20,7 @@
 #include "loader.h"
 #include "modules/stub_ops.h"
 #include "registry.h"
+#include "unit_main.h"
 
 #define FOREIGN_UID 12345
 
@@ -720,10 +721,7 @@ static void test_unload_after_failures(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct unit_test tests[] = {
 		{ "good modules load and register", test_good_modules },
 		{ "unload: reverse order, registry cleared", test_unload_order },
 		{ "missing entry points", test_missing_entry_points },
@@ -741,23 +739,8 @@ int main(void)
 		{ "registry: transport tables", test_registry_transports },
 		{ "unload after failures", test_unload_after_failures },
 	};
-	CU_pSuite suite;
-	unsigned failures;
+	int failures;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("loader", suite_init, suite_cleanup);
-	if (!suite)
-		return 1;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn))
-			return 1;
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +
-		   CU_get_number_of_suites_failed();
-	if (CU_get_error() != CUE_SUCCESS)
-		failures++;
-	CU_cleanup_registry();
+	failures = unit_run("loader", suite_init, suite_cleanup, tests, N(tests));
 	return failures ? 1 : 0;
 }

@@ -251,7 +251,7 @@ static void test_lost_state_dir(void)
 
 int main(void)
 {
-	static const struct h_test tests[] = {
+	static const struct unit_test tests[] = {
 		{ "exit events: EXITED, OOM", test_exit_events },
 		{ "a container removed behind the agent's back", test_removed_behind_our_back },
 		{ "events lost: the stopper inspects", test_events_lost },

@@ -1066,7 +1066,7 @@ static void test_one_way(void)
 
 int main(void)
 {
-	static const struct h_test tests[] = {
+	static const struct unit_test tests[] = {
 		{ "create: defaults, reply, twin, runtime, record", test_create_defaults },
 		{ "createWithConfig: config, start, name, backend", test_create_with_config },
 		{ "create: name uniqueness (409), also racing", test_create_name_taken },

@@ -13,8 +13,8 @@
 
 #include "ops.h"
 #include "spec.h"
+#include "unit_main.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 #define MiB (1024LL * 1024)
 
 /* Parses `value` (JSON text; NULL: no value) for `op`; returns ops_parse's result. */
@@ -571,10 +571,7 @@ static void test_json_integer(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct unit_test tests[] = {
 		{ "create", test_create },
 		{ "createWithConfig", test_create_with_config },
 		{ "stop options", test_stop_options },
@@ -586,21 +583,8 @@ int main(void)
 		{ "backend spec", test_spec_build },
 		{ "JSON integers", test_json_integer },
 	};
-	CU_pSuite suite;
 	int failed;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("parse", NULL, NULL);
-	for (size_t i = 0; suite && i < N(tests); i++) {
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn)) {
-			CU_cleanup_registry();
-			return 1;
-		}
-	}
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() != 0 || CU_get_error() != CUE_SUCCESS;
-	CU_cleanup_registry();
+	failed = unit_run("parse", NULL, NULL, tests, N(tests));
 	return failed;
 }

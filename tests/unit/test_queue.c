@@ -16,8 +16,8 @@
 #include <CUnit/Basic.h>
 
 #include "queue.h"
+#include "unit_main.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 #define WAIT_MS 30000
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -381,10 +381,7 @@ static void test_long_keys(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct unit_test tests[] = {
 		{ "order within a key", test_order_within_key },
 		{ "parallel across keys", test_parallel_across_keys },
 		{ "one key never runs twice at once", test_same_key_never_parallel },
@@ -394,21 +391,8 @@ int main(void)
 		{ "shutdown and start again", test_shutdown },
 		{ "long keys", test_long_keys },
 	};
-	CU_pSuite suite;
 	int failed;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("queue", NULL, NULL);
-	for (size_t i = 0; suite && i < N(tests); i++) {
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn)) {
-			CU_cleanup_registry();
-			return 1;
-		}
-	}
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() != 0 || CU_get_error() != CUE_SUCCESS;
-	CU_cleanup_registry();
+	failed = unit_run("queue", NULL, NULL, tests, N(tests));
 	return failed;
 }

@@ -427,7 +427,7 @@ static void test_exit_while_agent_down(void)
 
 int main(void)
 {
-	static const struct h_test tests[] = {
+	static const struct unit_test tests[] = {
 		{ "restart_wanted table", test_wanted_table },
 		{ "restart_delay_ms table", test_delay_table },
 		{ "on-failure: maxRetryCount", test_on_failure_max_count },

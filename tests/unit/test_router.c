@@ -7,8 +7,8 @@
 #include <CUnit/Basic.h>
 
 #include "router.h"
+#include "unit_main.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 #define THING "edge:device"
 #define TOPIC(op) "edge/device/things/live/messages/" op
 
@@ -237,30 +237,14 @@ static void test_long_ids(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct unit_test tests[] = {
 		{ "every operation", test_every_operation },
 		{ "thing forms", test_thing_forms },
 		{ "errors", test_errors },
 		{ "long ids", test_long_ids },
 	};
-	CU_pSuite suite;
 	int failed;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("router", NULL, NULL);
-	for (size_t i = 0; suite && i < N(tests); i++) {
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn)) {
-			CU_cleanup_registry();
-			return 1;
-		}
-	}
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() != 0 || CU_get_error() != CUE_SUCCESS;
-	CU_cleanup_registry();
+	failed = unit_run("router", NULL, NULL, tests, N(tests));
 	return failed;
 }

@@ -769,7 +769,7 @@ static void test_record_of_unconfigured_backend(void)
 
 int main(void)
 {
-	static const struct h_test tests[] = {
+	static const struct unit_test tests[] = {
 		{ "records round-trip", test_record_round_trip },
 		{ "bad records", test_bad_records },
 		{ "atomic write: old or new, no temp file", test_atomic_write },

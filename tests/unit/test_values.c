@@ -9,11 +9,11 @@
 #include <CUnit/Basic.h>
 
 #include "values.h"
+#include "unit_main.h"
 
 #define KiB (1024LL)
 #define MiB (1024LL * 1024)
 #define GiB (1024LL * 1024 * 1024)
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* CU_ASSERT that names the table row: all rows of a table share one line number. */
 #define CHECK(cond, ...)                                                                   \
@@ -586,10 +586,7 @@ static void test_resources(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct unit_test tests[] = {
 		{ "size: accepted forms and boundaries", test_size_accepted },
 		{ "size: long fraction is exact", test_size_long_fraction },
 		{ "size: rejected forms and overflow", test_size_rejected },
@@ -606,22 +603,8 @@ int main(void)
 		{ "env", test_env },
 		{ "resources", test_resources },
 	};
-	CU_pSuite suite;
 	int failed;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("values", NULL, NULL);
-	for (size_t i = 0; suite && i < N(tests); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn))
-			suite = NULL;
-	if (!suite) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() != 0 || CU_get_error() != CUE_SUCCESS;
-	CU_cleanup_registry();
+	failed = unit_run("values", NULL, NULL, tests, N(tests));
 	return failed;
 }

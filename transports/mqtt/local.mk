@@ -25,7 +25,7 @@ transports_mqtt_test_mqtt_topics_SOURCES = \
 	transports/mqtt/mqtt_topics.c \
 	transports/mqtt/mqtt_url.c \
 	transports/mqtt/mqtt_identity_msg.c
-transports_mqtt_test_mqtt_topics_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(MQTT_DEPS_CFLAGS) $(JSONC_CFLAGS)
+transports_mqtt_test_mqtt_topics_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/tests/unit $(CUNIT_CFLAGS) $(MQTT_DEPS_CFLAGS) $(JSONC_CFLAGS)
 transports_mqtt_test_mqtt_topics_LDADD = $(CUNIT_LIBS) $(JSONC_LIBS)
 endif
 endif

@@ -9,8 +9,8 @@
 
 #include "mqtt.h"
 #include "mqtt_topics.h"
+#include "unit_main.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* CU_ASSERT that names the table row. */
 #define CHECK(cond, ...)                                                                   \
@@ -306,10 +306,7 @@ static void test_identity(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct unit_test tests[] = {
 		{ "command topics", test_parse_command },
 		{ "ignored subjects", test_ignored_subjects },
 		{ "reply addresses", test_reply_to },
@@ -320,22 +317,8 @@ int main(void)
 		{ "broker URL", test_url },
 		{ "edge/thing/response", test_identity },
 	};
-	CU_pSuite suite;
 	int failed;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("mqtt topics", NULL, NULL);
-	for (size_t i = 0; suite && i < N(tests); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn))
-			suite = NULL;
-	if (!suite) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() != 0 || CU_get_error() != CUE_SUCCESS;
-	CU_cleanup_registry();
+	failed = unit_run("mqtt topics", NULL, NULL, tests, N(tests));
 	return failed;
 }
