@@ -12,8 +12,9 @@
  *    SIGTERM (`trap 'exit 0' TERM; sleep 3600 & wait`): `stop` measures the agent and
  *    Docker, not a timeout. berth's plain `stop` is Docker's native stop (SIGTERM, t=30,
  *    SIGKILL): the direct side sends the same POST /containers/{id}/stop?t=30.
- *    Per operation: p50/p95 of each side, their ratio, and the median of the paired
- *    differences (berth minus direct within one cycle pair).
+ *    Per operation: p50/p95 of each side, the ratio of the p50s, and the medians of the
+ *    paired ratios and differences (berth against direct within one cycle pair: the pair
+ *    shares the machine's state of the moment, so these two are the robust figures).
  * 2. Round trips that do not touch the runtime, R times each, interleaved:
  *    - broker only: a command to a thing served by bench_echo (publish -> echo);
  *    - 404 at intake: an operation on an unknown container (answered by the transport
@@ -50,7 +51,7 @@ static struct opts {
 
 static struct mq q;
 static struct dk d;
-static struct samples berth_ms[N_OPS], direct_ms[N_OPS], diff_ms[N_OPS];
+static struct samples berth_ms[N_OPS], direct_ms[N_OPS], diff_ms[N_OPS], ratio[N_OPS];
 static double last_berth[N_OPS], last_direct[N_OPS];
 
 static void expect(int status, int want, const char *what, const char *answer)
@@ -155,6 +156,7 @@ static void cycles(void)
 			samples_add(&berth_ms[k], last_berth[k]);
 			samples_add(&direct_ms[k], last_direct[k]);
 			samples_add(&diff_ms[k], last_berth[k] - last_direct[k]);
+			samples_add(&ratio[k], last_berth[k] / last_direct[k]);
 			if (last_berth[k] > 5000 || last_direct[k] > 5000)
 				note("cycle %d: %s took %.0f ms (berth) / %.0f ms (direct)", i,
 				     op_names[k], last_berth[k], last_direct[k]);
@@ -169,6 +171,8 @@ static void cycles(void)
 		result_samples(key, &direct_ms[k]);
 		snprintf(key, sizeof(key), "ovh.%s.diff", op_names[k]);
 		result_samples(key, &diff_ms[k]);
+		snprintf(key, sizeof(key), "ovh.%s.ratio.p50", op_names[k]);
+		result(key, "%.4f", samples_pct(&ratio[k], 0.5));
 	}
 	result("ovh.cycles", "%d", o.cycles);
 }

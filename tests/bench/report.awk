@@ -22,14 +22,14 @@ function yes(ok) { return ok ? "met" : "**missed**" }
 function sec(x) { return na(x) ? "?" : sprintf("%.2f", x / 1000) }
 function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "?" }
 
-function ovh_row(op, target,    b50, d50, line, t) {
-	b50 = n("ovh." op ".berth.p50"); d50 = n("ovh." op ".direct.p50")
+function ovh_row(op, target,    b50, d50, pr, t) {
+	b50 = n("ovh." op ".berth.p50"); d50 = n("ovh." op ".direct.p50"); pr = n("ovh." op ".ratio.p50")
 	t = ""
 	if (target != "")
-		t = target " " yes(d50 > 0 && b50 / d50 <= 1.05)
-	printf "| %s | %s / %s | %s / %s | %s | %s | %s |\n", op,
+		t = target " " yes(!na(pr) && pr <= 1.05)
+	printf "| %s | %s / %s | %s / %s | %s | %s | %s | %s |\n", op,
 		ms(b50), ms(n("ovh." op ".berth.p95")), ms(d50), ms(n("ovh." op ".direct.p95")),
-		ratio(b50, d50), ms(n("ovh." op ".diff.p50")), t
+		ratio(b50, d50), na(pr) ? "?" : sprintf("%.2f", pr), ms(n("ovh." op ".diff.p50")), t
 }
 
 function rtt_row(kind, label, target,    x, e, t) {
@@ -57,8 +57,9 @@ function fp_row(k, label, target,    t) {
 	t = ""
 	if (target == "bar")
 		t = "< 2 MB dirty " yes(n("fp." k ".dirty_kb") < 2048) ", < 12 MB RSS " yes(n("fp." k ".rss_kb") < 12288)
-	printf "| %s | %s | %s | %s | %s | %s |\n", label, mb(n("fp." k ".rss_kb")),
-		mb(n("fp." k ".dirty_kb")), mb(n("fp." k ".pss_kb")), v("fp." k ".threads"), t
+	printf "| %s | %s | %s | %s | %s | %s | %s |\n", label, mb(n("fp." k ".rss_kb")),
+		mb(n("fp." k ".dirty_kb")), mb(n("fp." k ".heap_dirty_kb")), mb(n("fp." k ".pss_kb")),
+		v("fp." k ".threads"), t
 }
 
 function size_row(k, label) {
@@ -79,8 +80,8 @@ END {
 
 	printf "## 1. Overhead: create -> start -> stop -> remove, %s cycles each side, interleaved\n\n", v("ovh.cycles")
 	printf "berth: MQTT command to MQTT answer. Direct: the same Engine API request with libcurl on the unix socket.\n\n"
-	printf "| operation | berth p50 / p95 (ms) | direct p50 / p95 (ms) | ratio p50 | berth - direct, median of pairs (ms) | target |\n"
-	printf "| --- | --- | --- | --- | --- | --- |\n"
+	printf "| operation | berth p50 / p95 (ms) | direct p50 / p95 (ms) | ratio of p50s | berth / direct, median of pairs | berth - direct, median of pairs (ms) | target (on the paired ratio) |\n"
+	printf "| --- | --- | --- | --- | --- | --- | --- |\n"
 	ovh_row("create", "")
 	ovh_row("start", "<= 1.05")
 	ovh_row("stop", "<= 1.05")
@@ -116,8 +117,8 @@ END {
 	printf "\n"
 
 	printf "## 4. Footprint (berthd with the mqtt and docker modules)\n\n"
-	printf "| process, moment | RSS (MB) | private dirty (MB) | PSS (MB) | threads | target |\n"
-	printf "| --- | --- | --- | --- | --- | --- |\n"
+	printf "| process, moment | RSS (MB) | private dirty (MB) | of which heap (MB) | PSS (MB) | threads | target |\n"
+	printf "| --- | --- | --- | --- | --- | --- | --- |\n"
 	fp_row("idle", "berthd idle, 2 s after ready", "bar")
 	fp_row("after_load", "berthd right after the throughput runs (" sprintf("%d", n("load.notfound.paced.sent") + n("load.rename.paced.sent") + n("load.notfound.max.sent") + n("load.rename.max.sent")) " commands)", "")
 	fp_row("after_stop", "berthd right after the concurrency run", "")

@@ -50,7 +50,7 @@ LOG=$B/berthd.log
 
 # ---- the two modes ---------------------------------------------------------------------
 if [ $MODE = full ]; then
-	CYCLES=30         # create/start/stop/remove cycles, each side
+	CYCLES=40         # create/start/stop/remove cycles, each side
 	ROUNDTRIPS=1000   # no-runtime round trips, each kind
 	LOAD_S=10         # seconds per throughput run
 	STOP_N=20; STOP_T=5
@@ -177,6 +177,8 @@ footprint() {
 	put "fp.$1.dirty_kb" "$(kb_field "/proc/$2/smaps_rollup" Private_Dirty)"
 	put "fp.$1.anon_kb" "$(kb_field "/proc/$2/smaps_rollup" Anonymous)"
 	put "fp.$1.threads" "$(kb_field "/proc/$2/status" Threads)"
+	put "fp.$1.heap_dirty_kb" "$(awk '/^[0-9a-f]+-[0-9a-f]+ / { h = ($6 == "[heap]") }
+		h && /^Private_Dirty:/ { s += $2 } END { print s + 0 }' "/proc/$2/smaps" 2>/dev/null)"
 }
 
 # ---- preconditions ---------------------------------------------------------------------
