@@ -18,3 +18,6 @@ check-integration: all $(check_PROGRAMS)
 	bash $(srcdir)/tests/integration/run.sh $(abs_top_builddir) $(INTEGRATION_FILTER)
 
 .PHONY: check-integration
+
+# berthd's sd_notify protocol and command line (discovered by run.sh as daemon/run-daemon)
+EXTRA_DIST += tests/integration/daemon/run-daemon.sh tests/integration/daemon/notify_test.py
