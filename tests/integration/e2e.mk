@@ -2,8 +2,9 @@
 #   make check-integration [INTEGRATION_FILTER="e2e/test_errors ..."]
 # builds the check programs, then runs tests/integration/run.sh on this build tree: the
 # module-level programs, tests/integration/*/run-*.sh and the e2e suite (berthd driven
-# through MQTT against a real mosquitto and dockerd). Not part of `make check`: it needs
-# the peers (dockerd, mosquitto) and root.
+# through MQTT against a real mosquitto, through AMQP 1.0 against hono_peer.py and
+# RabbitMQ, and a real dockerd). Not part of `make check`: it needs the peers (dockerd,
+# mosquitto, RabbitMQ) and root.
 EXTRA_DIST += \
 	tests/integration/README.md \
 	tests/integration/run.sh \
@@ -12,7 +13,10 @@ EXTRA_DIST += \
 	tests/integration/e2e/test_errors.py \
 	tests/integration/e2e/test_concurrency.py \
 	tests/integration/e2e/test_restart_policy.py \
-	tests/integration/e2e/test_faults.py
+	tests/integration/e2e/test_faults.py \
+	tests/integration/e2e/amqptest.py \
+	tests/integration/e2e/test_amqp.py \
+	tests/integration/e2e/test_amqp_rabbitmq.py
 
 check-integration: all $(check_PROGRAMS)
 	bash $(srcdir)/tests/integration/run.sh $(abs_top_builddir) $(INTEGRATION_FILTER)

@@ -11,7 +11,8 @@
 #      run as `test_<module>_<what> BUILD_DIR/modules/<module>.so`; exit 77 = skipped
 #   2. scripts tests/integration/<dir>/run-*.sh, run as `run-*.sh BUILD_DIR`; 77 = skipped
 #   3. the end-to-end suite, one test per module tests/integration/e2e/test_*.py
-#      (/usr/bin/python3 -m unittest: berthd driven through MQTT, checked in Docker)
+#      (/usr/bin/python3 -m unittest: berthd driven through MQTT or AMQP 1.0, checked in
+#      Docker; test_amqp_rabbitmq starts lib/rabbitmq.sh itself when it is not running)
 # A FILTER selects the tests whose name contains it (names as printed in the summary, e.g.
 # `docker_backend`, `sdk/run-sdk`, `e2e/`, `e2e/test_errors`); a filter
 # `e2e/test_<mod>.<Class>[.<test>]` runs just that part of an e2e module.

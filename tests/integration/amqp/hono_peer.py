@@ -12,7 +12,8 @@ receiver link (source "command..."), and records everything the device sends.
 stdin: one JSON object per line:
   {"op": "send", "id": "c1", "subject": "start", "reply_to": "...", "correlation_id": "...",
    "cid_type": "string|uuid|ulong|binary|none", "body": "...",
-   "body_kind": "data|string|none|empty|garbage", "repeat": N (body N times),
+   "body_kind": "data|string|map|none|empty|garbage", "repeat": N (body N times),
+   "body_hex": "..." (instead of "body": these bytes),
    "content_type": "...", "device_id": "..."}
   {"op": "outcome", "value": "accept|reject|release|modify"}  how to settle device messages
   {"op": "hold", "value": true}      do not settle device messages at all
@@ -228,8 +229,13 @@ class Peer(MessagingHandler):
             l.stream(b'this is not an AMQP 1.0 message')
             l.advance()
         else:
-            text = (req.get('body') or '') * int(req.get('repeat', 1))
-            body = {'data': text.encode(), 'string': text,
+            if req.get('body_hex') is not None:     # bytes that are not UTF-8
+                raw = bytes.fromhex(req['body_hex']) * int(req.get('repeat', 1))
+                text = raw.decode(errors='replace')
+            else:
+                text = (req.get('body') or '') * int(req.get('repeat', 1))
+                raw = text.encode()
+            body = {'data': raw, 'string': text, 'map': {'envelope': text},
                     'none': None, 'empty': b''}[kind]
             m = Message(subject=req.get('subject'), reply_to=req.get('reply_to'),
                         correlation_id=typed_cid(req.get('correlation_id'), req.get('cid_type', 'string')),

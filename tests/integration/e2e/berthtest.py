@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """
 End-to-end test library: berthd as a subprocess, the cloud side over MQTT and an
-independent Docker Engine client.
+independent Docker Engine client. The cloud side over AMQP 1.0 builds on it: amqptest.py
+(Berthd(transport=...) configures another transport; CloudBase is what every cloud side
+shares; E2ETestCase's hooks missing / make_cloud / agent_options).
 
 Run with /usr/bin/python3 (Debian's python3-paho-mqtt 1.6). Environment (the runner,
 tests/integration/run.sh, sets all of it; the defaults fit a manual run):
@@ -115,15 +117,17 @@ class Env:
         self.log_level = e.get("BERTH_E2E_LOG_LEVEL") or "debug"
         self.keep = e.get("BERTH_E2E_KEEP") == "1"
 
-    def missing(self):
-        """What prevents the suite from running, or None."""
+    def missing(self, transport="mqtt"):
+        """What prevents the suite (over `transport`) from running, or None."""
         if not os.access(self.berthd, os.X_OK):
             return "no berthd at %s (set BERTH_BUILD_DIR)" % self.berthd
-        for m in ("docker.so", "mqtt.so"):
+        for m in ("docker.so", transport + ".so"):
             if not os.path.exists(os.path.join(self.module_dir, m)):
                 return "no %s in %s" % (m, self.module_dir)
         if not os.path.exists(self.docker_sock):
             return "no dockerd socket at %s (lib/dockerd.sh start)" % self.docker_sock
+        if transport != "mqtt":
+            return None
         try:
             socket.create_connection(("127.0.0.1", self.mqtt_port), 2).close()
         except OSError:
@@ -314,6 +318,15 @@ class Response:
     def topic_status(self):
         return self.topic.rsplit("/", 1)[-1]
 
+    def wire_problem(self, status):
+        """What is wrong with the transport's part of the answer (the MQTT topic), or None."""
+        if "/res//" in self.topic:  # empty request id: .../res//<op>
+            if not self.env.get("topic", "").endswith("/" + self.topic_status):
+                return "topic %s for %s" % (self.topic, self.env.get("topic"))
+        elif self.topic_status != str(status):
+            return "topic %s" % self.topic
+        return None
+
     def __repr__(self):
         return "<response on %s after %.2f s: %s>" % (self.topic, self.elapsed,
                                                       json.dumps(self.env)[:600])
@@ -322,51 +335,24 @@ class Response:
 NOVALUE = object()
 
 
-class Cloud:
-    """The cloud side: sends Ditto live messages, collects responses and twin events."""
+class CloudBase:
+    """What every cloud side has, whatever the transport: the list of everything received
+    (mark / wait_message / find), Ditto envelopes and the twin event helpers. A subclass
+    appends what it receives to self.messages under self.cond and defines _is_event(m)
+    (m.json is then the event's Ditto envelope) and events(since)."""
 
-    def __init__(self, thing=None, tenant="t1", port=None, name="cloud"):
+    def __init__(self, thing=None, tenant="t1"):
         self.thing = thing or ENV.thing
         self.tenant = tenant
-        self.port = port or ENV.mqtt_port
         ns, _, nm = self.thing.partition(":")
         self.ditto_prefix = "%s/%s" % (ns, nm)
         self.cond = threading.Condition()
         self.messages = []
-        self.connected = threading.Event()
-        self.client_id = "e2e-%s-%d-%s" % (name, os.getpid(), uuid.uuid4().hex[:6])
-        self.client = mqtt.Client(client_id=self.client_id, clean_session=True)
-        self.client.on_message = self._on_message
-        self.client.on_connect = self._on_connect
-        self.client.on_subscribe = lambda c, u, mid, q: self.connected.set()
-        self.client.on_disconnect = lambda c, u, rc: self.connected.clear()
-        self.client.reconnect_delay_set(1, 2)
-        self.client.connect("127.0.0.1", self.port, keepalive=30)
-        self.client.loop_start()
-        if not self.connected.wait(10):
-            raise RuntimeError("cannot connect to mosquitto on port %d" % self.port)
 
-    def _on_connect(self, client, userdata, flags, rc):
-        if rc != 0:
-            return
-        subs = [("command//%s/res/#" % self.thing, 1), ("e/%s/%s" % (self.tenant, self.thing), 1)]
-        client.subscribe(subs)
-
-    def _on_message(self, client, userdata, m):
-        msg = Message(m.topic, m.payload, time.monotonic())
+    def _append(self, msg):
         with self.cond:
             self.messages.append(msg)
             self.cond.notify_all()
-
-    def wait_connected(self, timeout=DEFAULT_TIMEOUT):
-        """True once connected and subscribed (again, after a broker restart)."""
-        return self.connected.wait(timeout)
-
-    def close(self):
-        self.client.disconnect()
-        self.client.loop_stop()
-
-    # -- messages ---------------------------------------------------------------------
 
     def mark(self):
         with self.cond:
@@ -391,8 +377,6 @@ class Cloud:
         with self.cond:
             return [m for m in self.messages[since:] if pred(m)]
 
-    # -- commands ---------------------------------------------------------------------
-
     def envelope(self, op, feature, value=NOVALUE, correlation_id=None, response_required=True,
                  thing=None, path=None, headers=None):
         ns_name = self.ditto_prefix if thing is None else thing
@@ -411,6 +395,72 @@ class Cloud:
         if value is not NOVALUE:
             env["value"] = value
         return env
+
+    # -- twin events ------------------------------------------------------------------
+
+    def _is_event(self, m):
+        raise NotImplementedError
+
+    def events(self, since=0):
+        raise NotImplementedError
+
+    def wait_event(self, pred, since=0, timeout=DEFAULT_TIMEOUT):
+        return self.wait_message(lambda m: self._is_event(m) and pred(m.json), since, timeout)
+
+    def wait_state(self, cid, status, since=0, timeout=DEFAULT_TIMEOUT):
+        """Waits for a twin event saying container cid is in `status` (a state modify, or
+        a whole-feature modify carrying that state)."""
+        want = (status,) if isinstance(status, str) else tuple(status)
+        return self.wait_event(lambda e: event_state(e, cid) in want, since, timeout)
+
+    def states(self, cid, since=0):
+        """Every state the twin was told for container cid, in order."""
+        out = []
+        for m in self.events(since):
+            s = event_state(m.json, cid) if isinstance(m.json, dict) else None
+            if s:
+                out.append(s)
+        return out
+
+
+class Cloud(CloudBase):
+    """The cloud side over MQTT: sends Ditto live messages, collects responses and twin
+    events."""
+
+    def __init__(self, thing=None, tenant="t1", port=None, name="cloud"):
+        super().__init__(thing, tenant)
+        self.port = port or ENV.mqtt_port
+        self.connected = threading.Event()
+        self.client_id = "e2e-%s-%d-%s" % (name, os.getpid(), uuid.uuid4().hex[:6])
+        self.client = mqtt.Client(client_id=self.client_id, clean_session=True)
+        self.client.on_message = self._on_message
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = lambda c, u, mid, q: self.connected.set()
+        self.client.on_disconnect = lambda c, u, rc: self.connected.clear()
+        self.client.reconnect_delay_set(1, 2)
+        self.client.connect("127.0.0.1", self.port, keepalive=30)
+        self.client.loop_start()
+        if not self.connected.wait(10):
+            raise RuntimeError("cannot connect to mosquitto on port %d" % self.port)
+
+    def _on_connect(self, client, userdata, flags, rc):
+        if rc != 0:
+            return
+        subs = [("command//%s/res/#" % self.thing, 1), ("e/%s/%s" % (self.tenant, self.thing), 1)]
+        client.subscribe(subs)
+
+    def _on_message(self, client, userdata, m):
+        self._append(Message(m.topic, m.payload, time.monotonic()))
+
+    def wait_connected(self, timeout=DEFAULT_TIMEOUT):
+        """True once connected and subscribed (again, after a broker restart)."""
+        return self.connected.wait(timeout)
+
+    def close(self):
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    # -- commands ---------------------------------------------------------------------
 
     def send(self, op, feature, value=NOVALUE, req_id=None, response_required=True,
              raw_payload=None, correlation_id=None, thing=None, path=None, headers=None,
@@ -466,24 +516,6 @@ class Cloud:
     def _is_event(self, m):
         return m.topic == "e/%s/%s" % (self.tenant, self.thing) and isinstance(m.json, dict)
 
-    def wait_event(self, pred, since=0, timeout=DEFAULT_TIMEOUT):
-        return self.wait_message(lambda m: self._is_event(m) and pred(m.json), since, timeout)
-
-    def wait_state(self, cid, status, since=0, timeout=DEFAULT_TIMEOUT):
-        """Waits for a twin event saying container cid is in `status` (a state modify, or
-        a whole-feature modify carrying that state)."""
-        want = (status,) if isinstance(status, str) else tuple(status)
-        return self.wait_event(lambda e: event_state(e, cid) in want, since, timeout)
-
-    def states(self, cid, since=0):
-        """Every state the twin was told for container cid, in order."""
-        out = []
-        for m in self.events(since):
-            s = event_state(m.json, cid) if isinstance(m.json, dict) else None
-            if s:
-                out.append(s)
-        return out
-
 
 def feature_path(cid):
     return "/features/Container:%s" % cid
@@ -520,7 +552,10 @@ class Berthd:
     """berthd as a subprocess with a generated configuration in a temp dir."""
 
     def __init__(self, name="e2e", tenant="t1", stop_timeout=5, max_payload=4096,
-                 queue_limit=64, max_workers=None, mqtt_extra=None, agent_extra=None):
+                 queue_limit=64, max_workers=None, mqtt_extra=None, agent_extra=None,
+                 transport=None):
+        """transport: the settings of the one transport (a dict with "module"), instead of
+        the default MQTT transport to the test mosquitto (mqtt_extra is then unused)."""
         self.name = name
         self.tenant = tenant
         self.dir = tempfile.mkdtemp(prefix="berth-e2e-%s-" % name)
@@ -539,13 +574,17 @@ class Berthd:
         if max_workers:
             agent["max_workers"] = max_workers
         agent.update(agent_extra or {})
-        mq = {"module": "mqtt", "url": "tcp://127.0.0.1:%d" % ENV.mqtt_port,
-              "client_id": self.client_id}
-        mq.update(mqtt_extra or {})
+        if transport is None:
+            tr = {"module": "mqtt", "url": "tcp://127.0.0.1:%d" % ENV.mqtt_port,
+                  "client_id": self.client_id}
+            tr.update(mqtt_extra or {})
+        else:
+            tr = dict(transport)
+        self.transport = tr["module"]
         be = {"module": "docker", "socket": ENV.docker_sock}
         with open(self.conf, "w") as f:
             f.write("agent: %s;\n" % _lc_group(agent))
-            f.write("transports: ( %s );\n" % _lc_group(mq))
+            f.write("transports: ( %s );\n" % _lc_group(tr))
             f.write("backends: ( %s );\n" % _lc_group(be))
 
     def start(self):
@@ -611,7 +650,9 @@ class Berthd:
     def clear_session(self):
         """Drops berthd's persistent MQTT session from the broker (a clean-session connect
         with its client id), so that the broker does not keep queueing commands for a
-        berthd that will never come back."""
+        berthd that will never come back. Nothing to do for other transports."""
+        if self.transport != "mqtt":
+            return
         c = mqtt.Client(client_id=self.client_id, clean_session=True)
         try:
             c.connect("127.0.0.1", ENV.mqtt_port, keepalive=10)
@@ -650,6 +691,8 @@ def _lc_value(v):
         return "true" if v else "false"
     if isinstance(v, int):
         return str(v)
+    if isinstance(v, float):
+        return repr(v)
     return json.dumps(str(v))
 
 
@@ -663,6 +706,8 @@ def _lc_group(d):
 # (the runner's timeout or interrupt): unittest would not run the class cleanups then.
 LIVE_CONTAINERS = set()
 LIVE_AGENTS = set()
+# Other child processes of the tests (AMQP peers): objects with a kill() method.
+LIVE_CHILDREN = set()
 
 
 def _emergency_cleanup(signum, frame):
@@ -677,6 +722,11 @@ def _emergency_cleanup(signum, frame):
             log("berthd log kept: %s" % agent.log_path)
         except Exception as e:
             log("stopping berthd: %s" % e)
+    for child in list(LIVE_CHILDREN):
+        try:
+            child.kill()
+        except Exception as e:
+            log("killing %r: %s" % (child, e))
     d = Docker()
     for cid in list(LIVE_CONTAINERS):
         try:
@@ -702,14 +752,29 @@ class E2ETestCase(unittest.TestCase):
     berthd_options = {}
     keep_dir = False
 
+    # Hooks of a suite over another transport (see amqptest.py):
+    @classmethod
+    def missing(cls):
+        """Why the class cannot run (unittest.SkipTest), or None."""
+        return ENV.missing()
+
+    @classmethod
+    def make_cloud(cls):
+        return Cloud(tenant=cls.berthd_options.get("tenant", "t1"), name=cls.__name__[:16])
+
+    @classmethod
+    def agent_options(cls):
+        """Keyword arguments of Berthd() (berthd_options, plus what is known only now)."""
+        return dict(cls.berthd_options)
+
     @classmethod
     def setUpClass(cls):
         install_signal_cleanup()
-        why = ENV.missing()
+        why = cls.missing()
         if why:
             raise unittest.SkipTest(why)
         cls.docker = Docker()
-        cls.cloud = Cloud(tenant=cls.berthd_options.get("tenant", "t1"), name=cls.__name__[:16])
+        cls.cloud = cls.make_cloud()
         cls.agent = None
         cls.failed = False
         cls.class_tracked = []
@@ -718,7 +783,7 @@ class E2ETestCase(unittest.TestCase):
     @classmethod
     def start_agent(cls, wait_ready=True):
         if cls.agent is None:
-            cls.agent = Berthd(name=cls.__name__[:24].lower(), **cls.berthd_options)
+            cls.agent = Berthd(name=cls.__name__[:24].lower(), **cls.agent_options())
         since = cls.cloud.mark()
         cls.agent.start()
         if wait_ready:
@@ -832,11 +897,8 @@ class E2ETestCase(unittest.TestCase):
     def assertStatus(self, r, status, what=""):
         self.assertIsNotNone(r, "no response " + what)
         self.assertEqual(r.status, status, "%s: %r" % (what, r))
-        if "/res//" in r.topic:  # empty request id: .../res//<op>
-            self.assertTrue(r.env.get("topic", "").endswith("/" + r.topic_status),
-                            "%s: topic %s for %s" % (what, r.topic, r.env.get("topic")))
-        else:
-            self.assertEqual(r.topic_status, str(status), "%s: topic %s" % (what, r.topic))
+        problem = r.wire_problem(status)
+        self.assertIsNone(problem, "%s: %s: %r" % (what, problem, r))
         if status >= 400:
             v = r.value
             self.assertIsInstance(v, dict, "%s: error value %r" % (what, v))
