@@ -179,19 +179,26 @@ void twin_resync(struct berth_transport_handle *only)
 {
 	size_t n;
 	struct container **list = containers_list(&n);
+	bool *live = calloc(n ? n : 1, sizeof(*live));
 	json_object *stale;
 
+	if (!live) {
+		containers_list_free(list, n);
+		return;
+	}
 	publish(only, "modify", "/features/ContainerFactory",
 		feature_json(TWIN_FACTORY_DEFINITION, NULL));
 	for (size_t i = 0; i < n; i++) {
-		bool skip;
+		bool creating;
 
-		/* Removed since the list was taken (its deletion went out already), or still
-		 * being created (ops_create announces it once the runtime has it). */
+		/* Removed since the list was taken: not live, so that its deletion goes out
+		 * below if it could not go out before. Still being created: live, but
+		 * ops_create announces it once the runtime has it. */
 		pthread_mutex_lock(&list[i]->lock);
-		skip = list[i]->removed || list[i]->state.status == CS_CREATING;
+		live[i] = !list[i]->removed;
+		creating = list[i]->state.status == CS_CREATING;
 		pthread_mutex_unlock(&list[i]->lock);
-		if (skip)
+		if (!live[i] || creating)
 			continue;
 		announce(list[i]->id, true);
 		send_feature(only, list[i]);
@@ -205,7 +212,7 @@ void twin_resync(struct berth_transport_handle *only)
 		bool present = false;
 
 		for (size_t j = 0; j < n && !present; j++)
-			present = strcmp(list[j]->id, id) == 0;
+			present = live[j] && strcmp(list[j]->id, id) == 0;
 		if (!present)
 			json_object_array_add(stale, json_object_new_string(id));
 	}
@@ -219,5 +226,6 @@ void twin_resync(struct berth_transport_handle *only)
 			announce(id, false);
 	}
 	json_object_put(stale);
+	free(live);
 	containers_list_free(list, n);
 }

@@ -632,6 +632,40 @@ static void test_resync_during_remove(void)
 	CU_ASSERT_EQUAL(harness_stop(), 0);
 }
 
+/* A container whose removal is under way (flagged removed, still in the table) when a
+ * resync runs, and whose delete could not reach the twin before (transport offline):
+ * the resync sends that delete. */
+static void test_resync_sends_missed_delete(void)
+{
+	char a[CONTAINER_ID_LEN + 1], b[CONTAINER_ID_LEN + 1];
+	struct container *cb;
+	json_object *ids;
+
+	CU_ASSERT_FATAL(harness_start(NULL));
+	CU_ASSERT_EQUAL_FATAL(h_create("{\"imageRef\":\"busybox\"}", false, a), 200);
+	CU_ASSERT_EQUAL_FATAL(h_create("{\"imageRef\":\"busybox\"}", false, b), 200);
+	h_settle();
+	cb = containers_get(b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cb);
+	pthread_mutex_lock(&cb->lock);
+	cb->removed = true; /* state_removed() has begun; the table still has it */
+	pthread_mutex_unlock(&cb->lock);
+	FT->clear(H_FT);
+	CU_ASSERT_EQUAL(FT->reconnect(H_FT), 0);
+	CU_ASSERT_FATAL(FT->wait_online(H_FT, HARNESS_WAIT_MS));
+	h_settle();
+	CU_ASSERT_TRUE(h_find_event(0, "modify", h_feature(a), NULL) >= 0);
+	CU_ASSERT_TRUE(h_find_event(0, "delete", h_feature(b), NULL) >= 0);
+	CU_ASSERT_EQUAL(h_find_event(0, "modify", h_feature(b), NULL), -1);
+	ids = announced_file();
+	CU_ASSERT_TRUE(announced_has(ids, a));
+	CU_ASSERT_FALSE(announced_has(ids, b));
+	json_object_put(ids);
+	containers_remove(cb);
+	container_unref(cb);
+	CU_ASSERT_EQUAL(harness_stop(), 0);
+}
+
 /* Waits until the only work left is the one job blocked in the fake runtime. */
 static void wait_only_held_job(void)
 {
@@ -779,6 +813,7 @@ int main(void)
 		{ "status JSON", test_status_json },
 		{ "container table", test_table },
 		{ "resync on reconnect", test_resync },
+		{ "resync sends a delete the twin missed", test_resync_sends_missed_delete },
 		{ "resync while commands change containers", test_resync_while_updating },
 		{ "resync during a removal", test_resync_during_remove },
 		{ "resync during a create that fails", test_resync_during_create },
