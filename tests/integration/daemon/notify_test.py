@@ -17,7 +17,7 @@ import tempfile
 import time
 import unittest
 
-BUILD = os.environ.get("BERTH_BUILD_DIR") or sys.argv.pop(1)
+BUILD = sys.argv.pop(1) if len(sys.argv) > 1 else os.environ["BERTH_BUILD_DIR"]
 BERTHD = os.path.join(BUILD, "core", "berthd")
 
 
