@@ -44,7 +44,7 @@ say "installing packages"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 $APT build-essential autoconf automake libtool pkg-config \
-	libjson-c-dev libconfig-dev libsystemd-dev libcunit1-dev libcurl4-openssl-dev \
+	libjson-c-dev libconfig-dev libsystemd-dev libcunit1-dev libhttp-parser-dev \
 	libmosquitto-dev libqpid-proton11-dev \
 	mosquitto mosquitto-clients busybox-static jq curl ca-certificates
 if ! docker_answers && ! command -v dockerd >/dev/null 2>&1; then

@@ -18,7 +18,7 @@
 # DEB_BUILD_OPTIONS=nocheck skips them. DEB_BUILD_OPTIONS defaults to parallel=2.
 #
 # CI packages (Debian 12): build-essential dpkg-dev debhelper fakeroot autoconf automake
-#   libtool pkg-config libjson-c-dev libconfig-dev libsystemd-dev libcurl4-openssl-dev
+#   libtool pkg-config libjson-c-dev libconfig-dev libsystemd-dev libhttp-parser-dev
 #   libmosquitto-dev libqpid-proton11-dev libcunit1-dev
 set -euo pipefail
 

@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * unixhttp: HTTP/1.1 over a unix socket with libcurl, for backends whose runtime speaks
- * a REST API on a local socket (Docker Engine API, Podman's libpod API).
+ * unixhttp: HTTP/1.1 over a unix socket, for backends whose runtime speaks a REST API
+ * on a local socket (Docker Engine API, Podman's libpod API). Answers are framed by
+ * http-parser (Content-Length, chunked, read to the end, keep-alive).
  *
- * A client keeps a small mutex-protected pool of curl easy handles so that requests
- * from several threads each get their own handle while reusing the keep-alive
- * connections those handles hold. Requests block; streams (event feeds, pull progress)
+ * Why not libcurl: berthd with the Docker backend on libcurl measured 11.8 MB RSS and
+ * 1.7 MB private dirty at idle, 6.6 MB and 0.7 MB of it for libcurl, the 26 libraries
+ * it pulls in (GnuTLS, Kerberos, LDAP, libssh2, ...) and the OpenSSL set-up that
+ * curl_global_init() always runs; a local socket needs none of them.
+ *
+ * A client keeps a small mutex-protected pool of idle keep-alive connections, so that
+ * requests from several threads each get their own connection and consecutive requests
+ * reuse one. A kept connection the server has closed meanwhile is detected before use,
+ * and a request whose connection turns out closed before any answer byte is sent again
+ * once on a new connection. Requests block; streams (event feeds, pull progress)
  * deliver the body in chunks and can be interrupted from another thread through a
  * file descriptor.
- *
- * The caller must have run curl_global_init() (a module does it once in its init).
  */
 #ifndef BERTH_UNIXHTTP_H
 #define BERTH_UNIXHTTP_H
@@ -32,7 +38,7 @@ enum unixhttp_failure {
 
 struct unixhttp_error {
 	int failure;                  /* enum unixhttp_failure */
-	char text[UNIXHTTP_ERROR_MAX]; /* curl's words, e.g. "Couldn't connect to server" */
+	char text[UNIXHTTP_ERROR_MAX]; /* e.g. "Connection refused" */
 };
 
 struct unixhttp_request {
@@ -42,7 +48,7 @@ struct unixhttp_request {
 	size_t body_len;
 	const char *content_type; /* default "application/json" when there is a body */
 	long timeout_ms;          /* whole request; 0: none */
-	long low_speed_time_s;    /* fail when under 1 byte/s for this long; 0: off */
+	long low_speed_time_s;    /* fail when no byte arrives for this long; 0: off */
 	size_t max_response;      /* collected body limit; 0: UNIXHTTP_DEFAULT_MAX_RESPONSE */
 
 	/* Streaming: when on_data is set the body is handed over chunk by chunk instead of
@@ -63,8 +69,8 @@ struct unixhttp_response {
 
 struct unixhttp;
 
-/* A client for `socket_path` keeping at most `pool_max` idle handles (0: no pooling,
- * a fresh handle and connection per request). Returns NULL when out of memory. */
+/* A client for `socket_path` keeping at most `pool_max` idle connections (0: no pooling,
+ * a new connection per request). Returns NULL when out of memory. */
 struct unixhttp *unixhttp_new(const char *socket_path, unsigned pool_max);
 void unixhttp_free(struct unixhttp *c);
 const char *unixhttp_socket(const struct unixhttp *c);
@@ -78,8 +84,8 @@ int unixhttp_request(struct unixhttp *c, const struct unixhttp_request *req,
 		     struct unixhttp_response *resp, struct unixhttp_error *err);
 
 /*
- * Like unixhttp_request() for a long-lived stream, on a handle of its own (not from the
- * pool) so that its connection is never reused by a short request. It returns when the
+ * Like unixhttp_request() for a long-lived stream, on a connection of its own (not from
+ * the pool, never kept) so that it is never reused by a short request. It returns when the
  * server ends the body, on failure, or promptly (within a few ms) after `wake_fd`
  * becomes readable (UNIXHTTP_E_ABORTED; the byte is not consumed).
  */

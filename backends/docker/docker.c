@@ -13,8 +13,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "docker.h"
 
 BERTH_MODULE_DECLARE_VERSION(BERTH_ABI_VERSION_1)
@@ -239,19 +237,5 @@ static const berth_backend_driver docker_driver = {
 
 int berth_module_init(const berth_host *host, berth_module *self, berth_error *err)
 {
-	CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-
-	if (rc != CURLE_OK)
-		return berth_error_set(err, BERTH_E_INTERNAL, "docker: curl_global_init: %s",
-				       curl_easy_strerror(rc));
-	if (host->register_backend(self, &docker_driver, err) < 0) {
-		curl_global_cleanup();
-		return -1;
-	}
-	return 0;
-}
-
-void berth_module_cleanup(void)
-{
-	curl_global_cleanup();
+	return host->register_backend(self, &docker_driver, err);
 }

@@ -39,7 +39,7 @@
 #define DOCKER_DEFAULT_SOCKET "/run/docker.sock"
 #define DOCKER_DEFAULT_TIMEOUT_S 30
 #define DOCKER_DEFAULT_STOP_GRACE_S 10
-#define DOCKER_POOL_MAX 2 /* idle curl handles kept: each holds ~20 kB, 3 fds, a connection */
+#define DOCKER_POOL_MAX 2 /* idle keep-alive connections kept (one fd each) */
 #define DOCKER_EVENTS_SEEN 256
 #define DOCKER_EVENTS_KEY_MAX 96
 #define DOCKER_OPEN_PROBE_MS 5000 /* open() asks dockerd at most this long */

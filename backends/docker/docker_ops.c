@@ -2,8 +2,8 @@
 /*
  * Docker Engine backend: the container operations of the driver table, one Engine API
  * request each (create may pull and retry; rename may inspect first; list inspects every
- * container it finds). Safe for concurrent calls: each request takes its own curl
- * handle from the client's pool.
+ * container it finds). Safe for concurrent calls: each request takes its own connection
+ * (a kept-alive one from the client's pool, or a new one).
  */
 #include <signal.h>
 #include <stdio.h>

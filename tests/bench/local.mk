@@ -3,10 +3,11 @@
 # baselines in one run, prints the table and writes tests/bench/results/latest.md.
 # `tests/bench/run.sh --short BUILD_DIR` is the CI mode (tests/run-all.sh bench).
 #
-# The C programs are noinst: `make` builds them (they need libmosquitto and libcurl, like
-# the mqtt and docker modules), `make bench` runs them. Never part of `make check`.
+# The C programs are noinst: `make` builds them (they need libmosquitto, and libcurl for
+# the direct Engine API baseline), `make bench` runs them. Never part of `make check`.
 if BUILD_MQTT
 if BUILD_DOCKER
+if HAVE_CURL
 BENCH_PROGS = \
 	tests/bench/bench_overhead \
 	tests/bench/bench_load \
@@ -16,8 +17,8 @@ BENCH_PROGS = \
 noinst_PROGRAMS += $(BENCH_PROGS)
 
 BENCH_COMMON = tests/bench/bench.c tests/bench/bench.h
-BENCH_CFLAGS = $(AM_CFLAGS) $(MQTT_DEPS_CFLAGS) $(DOCKER_DEPS_CFLAGS) $(JSONC_CFLAGS)
-BENCH_LIBS = $(MQTT_DEPS_LIBS) $(DOCKER_DEPS_LIBS) $(JSONC_LIBS) -lm
+BENCH_CFLAGS = $(AM_CFLAGS) $(MQTT_DEPS_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
+BENCH_LIBS = $(MQTT_DEPS_LIBS) $(CURL_LIBS) $(JSONC_LIBS) -lm
 
 tests_bench_bench_overhead_SOURCES = tests/bench/bench_overhead.c $(BENCH_COMMON)
 tests_bench_bench_overhead_CFLAGS = $(BENCH_CFLAGS)
@@ -34,6 +35,7 @@ tests_bench_bench_stopall_LDADD = $(BENCH_LIBS)
 tests_bench_bench_ready_SOURCES = tests/bench/bench_ready.c $(BENCH_COMMON)
 tests_bench_bench_ready_CFLAGS = $(BENCH_CFLAGS)
 tests_bench_bench_ready_LDADD = $(BENCH_LIBS)
+endif
 endif
 endif
 

@@ -484,18 +484,18 @@ static bool fake_read_request(int fd, char *line, size_t line_len)
 		if (len == sizeof(buf) - 1)
 			return false;
 	}
+	snprintf(line, line_len, "%.*s", (int)strcspn(buf, "\r"), buf);
 	cl = strcasestr(buf, "\r\nContent-Length:");
 	if (cl && cl < end)
 		body = strtol(cl + 17, NULL, 10);
 	body -= (long)(len - (size_t)(end + 4 - buf));
-	while (body > 0) {
+	while (body > 0) { /* the rest of the body, after the head: read and dropped */
 		ssize_t n = read(fd, buf, sizeof(buf) < (size_t)body ? sizeof(buf) : (size_t)body);
 
 		if (n <= 0)
 			return false;
 		body -= n;
 	}
-	snprintf(line, line_len, "%.*s", (int)strcspn(buf, "\r"), buf);
 	return true;
 }
 

@@ -553,9 +553,11 @@ class Berthd:
 
     def __init__(self, name="e2e", tenant="t1", stop_timeout=5, max_payload=4096,
                  queue_limit=64, max_workers=None, mqtt_extra=None, agent_extra=None,
-                 transport=None):
+                 transport=None, backend=None):
         """transport: the settings of the one transport (a dict with "module"), instead of
-        the default MQTT transport to the test mosquitto (mqtt_extra is then unused)."""
+        the default MQTT transport to the test mosquitto (mqtt_extra is then unused).
+        backend: the settings of the one backend (a dict with "module"), instead of the
+        docker backend on the test dockerd."""
         self.name = name
         self.tenant = tenant
         self.dir = tempfile.mkdtemp(prefix="berth-e2e-%s-" % name)
@@ -581,7 +583,8 @@ class Berthd:
         else:
             tr = dict(transport)
         self.transport = tr["module"]
-        be = {"module": "docker", "socket": ENV.docker_sock}
+        be = dict(backend) if backend else {"module": "docker", "socket": ENV.docker_sock}
+        self.backend = be["module"]
         with open(self.conf, "w") as f:
             f.write("agent: %s;\n" % _lc_group(agent))
             f.write("transports: ( %s );\n" % _lc_group(tr))
