@@ -1,6 +1,6 @@
 # unit tests: HTTP over a unix socket (backends/common/unixhttp.c), against a scripted
 # server thread
-if BUILD_DOCKER
+if BUILD_UNIXHTTP
 check_PROGRAMS += tests/unit/test_unixhttp
 TESTS += tests/unit/test_unixhttp
 tests_unit_test_unixhttp_SOURCES = tests/unit/test_unixhttp.c tests/unit/unit_main.h
