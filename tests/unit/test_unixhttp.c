@@ -181,6 +181,37 @@ static int one(const struct unixhttp_request *req, struct unixhttp_response *res
 	return rc;
 }
 
+/* Serves `steps` for one request and checks its answer; srv.request stays readable
+ * until the next server_start(). */
+static void expect_answer(const struct step *steps, size_t n, const struct unixhttp_request *req,
+			  long status, const char *body)
+{
+	struct unixhttp_response resp;
+	struct unixhttp_error err;
+
+	server_start(steps, n);
+	CU_ASSERT_EQUAL(one(req, &resp, &err), 0);
+	CU_ASSERT_EQUAL(resp.status, status);
+	ASSERT_TEXT(resp.body, body);
+	unixhttp_response_release(&resp);
+	server_stop();
+}
+
+/* The same for a request that must fail with `failure`, the message containing `text`. */
+static void expect_failure(const struct step *steps, size_t n,
+			   const struct unixhttp_request *req, int failure, const char *text)
+{
+	struct unixhttp_response resp;
+	struct unixhttp_error err;
+
+	server_start(steps, n);
+	CU_ASSERT_EQUAL(one(req, &resp, &err), -1);
+	CU_ASSERT_EQUAL(err.failure, failure);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.text, text));
+	unixhttp_response_release(&resp);
+	server_stop();
+}
+
 static void test_content_length(void)
 {
 	static const struct step steps[] = {
@@ -241,15 +272,8 @@ static void test_chunked(void)
 		  "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", .split = 50 },
 	};
 	struct unixhttp_request req = { .method = "GET", .target = "/x" };
-	struct unixhttp_response resp;
-	struct unixhttp_error err;
 
-	server_start(steps, N(steps));
-	CU_ASSERT_EQUAL(one(&req, &resp, &err), 0);
-	CU_ASSERT_EQUAL(resp.status, 200);
-	ASSERT_TEXT(resp.body, "hello world");
-	unixhttp_response_release(&resp);
-	server_stop();
+	expect_answer(steps, N(steps), &req, 200, "hello world");
 }
 
 static void test_read_to_the_end(void)
@@ -258,14 +282,8 @@ static void test_read_to_the_end(void)
 		{ "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it", .close_after = true },
 	};
 	struct unixhttp_request req = { .method = "GET", .target = "/x" };
-	struct unixhttp_response resp;
-	struct unixhttp_error err;
 
-	server_start(steps, N(steps));
-	CU_ASSERT_EQUAL(one(&req, &resp, &err), 0);
-	ASSERT_TEXT(resp.body, "all of it");
-	unixhttp_response_release(&resp);
-	server_stop();
+	expect_answer(steps, N(steps), &req, 200, "all of it");
 }
 
 static void on_headers_count(void *userdata, long status)
@@ -284,17 +302,10 @@ static void test_interim_answer(void)
 	long seen[2] = { 0, 0 };
 	struct unixhttp_request req = { .method = "GET", .target = "/x",
 					.on_headers = on_headers_count, .userdata = seen };
-	struct unixhttp_response resp;
-	struct unixhttp_error err;
 
-	server_start(steps, N(steps));
-	CU_ASSERT_EQUAL(one(&req, &resp, &err), 0);
-	CU_ASSERT_EQUAL(resp.status, 200);
-	ASSERT_TEXT(resp.body, "ok");
+	expect_answer(steps, N(steps), &req, 200, "ok");
 	CU_ASSERT_EQUAL(seen[0], 1);
 	CU_ASSERT_EQUAL(seen[1], 200);
-	unixhttp_response_release(&resp);
-	server_stop();
 }
 
 static void test_keep_alive(void)
@@ -314,7 +325,7 @@ static void test_keep_alive(void)
 	c = unixhttp_new(srv.path, 1);
 	for (size_t i = 0; i < N(want); i++) {
 		CU_ASSERT_EQUAL(unixhttp_request(c, &req, &resp, &err), 0);
-		CU_ASSERT_STRING_EQUAL(resp.body, want[i]);
+		ASSERT_TEXT(resp.body, want[i]);
 		unixhttp_response_release(&resp);
 	}
 	CU_ASSERT_EQUAL(srv.accepts, 1);
@@ -379,16 +390,9 @@ static void test_closed_without_answer(void)
 		{ "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx" },
 	};
 	struct unixhttp_request req = { .method = "POST", .target = "/x" };
-	struct unixhttp_response resp;
-	struct unixhttp_error err;
 
-	server_start(steps, N(steps));
-	CU_ASSERT_EQUAL(one(&req, &resp, &err), -1);
-	CU_ASSERT_EQUAL(err.failure, UNIXHTTP_E_TRANSFER);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.text, "closed"));
+	expect_failure(steps, N(steps), &req, UNIXHTTP_E_TRANSFER, "closed before an answer");
 	CU_ASSERT_EQUAL(srv.accepts, 1);
-	unixhttp_response_release(&resp);
-	server_stop();
 }
 
 static void test_truncated_answer(void)
@@ -397,15 +401,9 @@ static void test_truncated_answer(void)
 		{ "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", .close_after = true },
 	};
 	struct unixhttp_request req = { .method = "GET", .target = "/x" };
-	struct unixhttp_response resp;
-	struct unixhttp_error err;
 
-	server_start(steps, N(steps));
-	CU_ASSERT_EQUAL(one(&req, &resp, &err), -1);
-	CU_ASSERT_EQUAL(err.failure, UNIXHTTP_E_TRANSFER);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.text, "before the answer was complete"));
-	unixhttp_response_release(&resp);
-	server_stop();
+	expect_failure(steps, N(steps), &req, UNIXHTTP_E_TRANSFER,
+		       "before the answer was complete");
 }
 
 static void test_not_http(void)
@@ -414,15 +412,8 @@ static void test_not_http(void)
 		{ "SSH-2.0-OpenSSH_9.2\r\n\r\n" },
 	};
 	struct unixhttp_request req = { .method = "GET", .target = "/x" };
-	struct unixhttp_response resp;
-	struct unixhttp_error err;
 
-	server_start(steps, N(steps));
-	CU_ASSERT_EQUAL(one(&req, &resp, &err), -1);
-	CU_ASSERT_EQUAL(err.failure, UNIXHTTP_E_TRANSFER);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.text, "not an HTTP answer"));
-	unixhttp_response_release(&resp);
-	server_stop();
+	expect_failure(steps, N(steps), &req, UNIXHTTP_E_TRANSFER, "not an HTTP answer");
 }
 
 static void test_timeout(void)
@@ -430,21 +421,9 @@ static void test_timeout(void)
 	static const struct step steps[] = { { NULL, .hang = true } };
 	struct unixhttp_request req = { .method = "GET", .target = "/x", .timeout_ms = 100 };
 	struct unixhttp_request idle = { .method = "GET", .target = "/x", .low_speed_time_s = 1 };
-	struct unixhttp_response resp;
-	struct unixhttp_error err;
 
-	server_start(steps, N(steps));
-	CU_ASSERT_EQUAL(one(&req, &resp, &err), -1);
-	CU_ASSERT_EQUAL(err.failure, UNIXHTTP_E_TIMEOUT);
-	unixhttp_response_release(&resp);
-	server_stop();
-
-	server_start(steps, N(steps));
-	CU_ASSERT_EQUAL(one(&idle, &resp, &err), -1);
-	CU_ASSERT_EQUAL(err.failure, UNIXHTTP_E_TIMEOUT);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.text, "no data for 1 s"));
-	unixhttp_response_release(&resp);
-	server_stop();
+	expect_failure(steps, N(steps), &req, UNIXHTTP_E_TIMEOUT, "time limit");
+	expect_failure(steps, N(steps), &idle, UNIXHTTP_E_TIMEOUT, "no data for 1 s");
 }
 
 static void test_too_big(void)
@@ -453,14 +432,8 @@ static void test_too_big(void)
 		{ "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello" },
 	};
 	struct unixhttp_request req = { .method = "GET", .target = "/x", .max_response = 4 };
-	struct unixhttp_response resp;
-	struct unixhttp_error err;
 
-	server_start(steps, N(steps));
-	CU_ASSERT_EQUAL(one(&req, &resp, &err), -1);
-	CU_ASSERT_EQUAL(err.failure, UNIXHTTP_E_TOO_BIG);
-	unixhttp_response_release(&resp);
-	server_stop();
+	expect_failure(steps, N(steps), &req, UNIXHTTP_E_TOO_BIG, "larger than 4 bytes");
 }
 
 static void test_connect_failure(void)
