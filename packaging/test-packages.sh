@@ -18,7 +18,8 @@
 #       Docker engine: /run/docker.sock when it answers, else the tests' private dockerd
 #       ($BERTH_TEST_DOCKER_SOCK, default /tmp/berth-test/dockerd/docker.sock) through a
 #       conf.d drop-in that adds it as backend "pkgtest-docker". No dockerd is started;
-#       without one this part is skipped with a message. Note: berthd adopts every
+#       without one this part is skipped with a message (a failure when
+#       BERTH_PKGTEST_REQUIRE_CONTAINER=1, as tests/run-all.sh sets it). Note: berthd adopts every
 #       container with a berth.id label it finds there (records only, nothing is
 #       changed in the engine); they are forgotten with /var/lib/berth at the end.
 #     - man berthd, berth.conf(5), berthctl(1), berth-module(7) render from the
@@ -222,13 +223,22 @@ else
 	fail "berthd did not come up (berthctl status)"
 fi
 
+# skip WHY: the container part cannot run; a failure when BERTH_PKGTEST_REQUIRE_CONTAINER=1.
+skip_container() {
+	if [ "${BERTH_PKGTEST_REQUIRE_CONTAINER:-0}" = 1 ]; then
+		fail "container test required but impossible: $*"
+	else
+		log "SKIP container test: $*"
+	fi
+}
+
 if [ -z "$DOCKER_SOCK" ]; then
-	log "SKIP container test: no dockerd answers on /run/docker.sock or" \
+	skip_container "no dockerd answers on /run/docker.sock or" \
 	    "${BERTH_TEST_DOCKER_SOCK:-/tmp/berth-test/dockerd/docker.sock} (none is started here)"
 else
 	image=${BERTH_TEST_IMAGE:-localhost/busybox:latest}
 	if ! curl -sf --unix-socket "$DOCKER_SOCK" "http://localhost/images/$image/json" >/dev/null; then
-		log "SKIP container test: image $image is not in the engine at $DOCKER_SOCK"
+		skip_container "image $image is not in the engine at $DOCKER_SOCK"
 	else
 		name=pkgtest-$$
 		id=$(ctl create "$image" --name "$name" --start "${BACKEND_ARG[@]}" -- sleep 300 2>"$TMP/err.txt")

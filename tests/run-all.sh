@@ -85,8 +85,21 @@ stage_integration() {
 	"$SRC/tests/integration/run.sh" "$BUILD/plain"
 }
 
+# The packages are driven on the tests' dockerd (started here when it is not running, and
+# then stopped again), so that the container part of test-packages.sh always runs.
 stage_packages() {
-	"$SRC/packaging/test-packages.sh" "$BUILD/packages"
+	dockerd_sh="$SRC/tests/integration/lib/dockerd.sh"
+	run_dir=${BERTH_TEST_DOCKERD_RUN:-${BERTH_TEST_RUN:-/tmp/berth-test}}
+	started=
+	if ! BERTH_TEST_RUN=$run_dir sh "$dockerd_sh" status >/dev/null 2>&1; then
+		BERTH_TEST_RUN=$run_dir sh "$dockerd_sh" start || return 1
+		started=1
+	fi
+	(. "$run_dir/dockerd.env" && BERTH_PKGTEST_REQUIRE_CONTAINER=1 \
+		"$SRC/packaging/test-packages.sh" "$BUILD/packages")
+	rc=$?
+	[ -z "$started" ] || BERTH_TEST_RUN=$run_dir sh "$dockerd_sh" stop || rc=1
+	return $rc
 }
 
 stage_bench() {
