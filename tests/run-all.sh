@@ -77,7 +77,7 @@ stage_asan() {
 }
 
 stage_fuzz() {
-	(configure_in "$BUILD/fuzz" CC=clang --enable-fuzzing && make -j2 &&
+	(configure_in "$BUILD/fuzz" CC=clang --enable-fuzzing && make -j2 fuzz-targets &&
 	 "$SRC/tests/fuzz/run.sh" "$BUILD/fuzz" "$FUZZ_SECONDS")
 }
 

@@ -5,7 +5,7 @@ ditto_fuzz_cflags = $(AM_CFLAGS) $(JSONC_CFLAGS) -g -fsanitize=fuzzer,address,un
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
 ditto_fuzz_ldflags = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
 
-noinst_PROGRAMS += tests/fuzz/fuzz_ditto
+FUZZ_TARGETS += tests/fuzz/fuzz_ditto
 
 tests_fuzz_fuzz_ditto_SOURCES = tests/fuzz/fuzz_ditto.c core/ditto.c core/router.c \
 	core/ops_parse.c core/spec.c core/values.c

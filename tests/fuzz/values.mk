@@ -4,7 +4,7 @@ values_fuzz_cflags = $(AM_CFLAGS) -g -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
 values_fuzz_ldflags = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
 
-noinst_PROGRAMS += \
+FUZZ_TARGETS += \
 	tests/fuzz/fuzz_size \
 	tests/fuzz/fuzz_signal \
 	tests/fuzz/fuzz_restart \
