@@ -628,7 +628,7 @@ int ctrd_op_remove(void *instance, const char *id, unsigned flags, berth_error *
 			rreq.container_id = (char *)id;
 			if (ctrd_call(c, CTRD_SVC_TASKS "Resume", &rreq, NULL, NULL, "resume", NULL,
 				      &e) < 0)
-				ctrd_log(c, BERTH_LOG_INFO, "container %s: %s", id, e.message);
+				ctrd_log(c, BERTH_LOG_DEBUG, "container %s: %s", id, e.message);
 		}
 		if (wait_task(c, id, err) < 0 && err->code != BERTH_E_NOT_FOUND)
 			goto out;
