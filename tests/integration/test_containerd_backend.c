@@ -627,9 +627,12 @@ static void case_create(void)
 	       (long long)info.resources.memory_swap);
 	EXPECT(info.created_ns > 0, "no created time");
 	berth_container_info_release(&info);
+	free(id);
 	/* the same id again: containerd says it exists */
+	id = NULL;
 	EXPECT(drv->create(inst, &spec, 0, &id, &err) < 0 && err.code == BERTH_E_CONFLICT,
 	       "second create with the same id: code %d (%s)", err.code, err.message);
+	free(id);
 out:
 	drain();
 	case_end("create: container record, labels, spec from image + berth spec, snapshot");
@@ -959,6 +962,39 @@ out:
 		 "(image whose target is an index)");
 }
 
+static void case_start_fails(void)
+{
+	static const char *const bad_cmd[] = { "/no/such/program", NULL };
+	berth_container_spec spec;
+	char bid[64], name[64], status[32], *id;
+	berth_error err;
+	int st;
+
+	case_begin();
+	drain();
+	uuid(bid, sizeof(bid), 5);
+	snprintf(name, sizeof(name), "ctrd-bad-%d", (int)getpid());
+	make_spec(&spec, bid, name, bad_cmd);
+	id = create(&spec, &err);
+	EXPECT(id != NULL, "create: %s", err.message);
+	if (!id)
+		goto out;
+	EXPECT(drv->start(inst, bid, 0, &err) < 0 && err.code == BERTH_E_RUNTIME &&
+		       strstr(err.message, "/no/such/program"),
+	       "start of a missing program: code %d (%s)", err.code, err.message);
+	diag("start of a missing program: %s", err.message);
+	ctr_task(bid, status, sizeof(status), NULL);
+	EXPECT(status[0] == '\0', "a failed start left a task: %s", status);
+	st = state_of(bid);
+	EXPECT(st == BERTH_RS_CREATED, "state after the failed start %d", st);
+	EXPECT(drv->remove(inst, bid, 0, &err) == 0, "remove: %s", err.message);
+	free(id);
+out:
+	drain();
+	case_end("start of a program that does not exist: RUNTIME with runc's words, no task "
+		 "left");
+}
+
 static int list_cb(void *ud, const berth_container_info *info)
 {
 	int *found = ud;
@@ -1167,6 +1203,7 @@ int main(int argc, char **argv)
 		case_update();
 		case_kill_all_and_stopped_update();
 		case_oom();
+		case_start_fails();
 		case_list();
 		case_concurrency();
 		case_containerd_restart();

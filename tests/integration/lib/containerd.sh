@@ -13,7 +13,8 @@
 #   containerd.pid     the daemon's pid; containerd.log its output
 #   image/             the test images as OCI layouts (built once, from busybox-static)
 # and $BERTH_TEST_RUN/containerd.env exports
-#   BERTH_TEST_CONTAINERD_SOCK, BERTH_TEST_CONTAINERD_NS (berth-ctrd-test),
+#   BERTH_TEST_CONTAINERD_SOCK, BERTH_TEST_CONTAINERD_NS (berth-ctrd-<basename of the run
+#   dir>, e.g. berth-ctrd-berth-test),
 #   BERTH_TEST_CONTAINERD_IMAGE (localhost/busybox:latest, one layer),
 #   BERTH_TEST_CONTAINERD_IMAGE_INDEX (localhost/busybox-index:latest: its target is an
 #   OCI index with a linux/amd64 entry), BERTH_TEST_CONTAINERD_IMAGE_LAYERS
@@ -32,7 +33,9 @@ SOCK=$D/containerd.sock
 PIDFILE=$D/containerd.pid
 LOG=$D/containerd.log
 ENVF=$RUN/containerd.env
-NS=berth-ctrd-test
+# the namespace names the run: cgroups (/<ns>/<id>) and runc's state
+# (/run/containerd/runc/<ns>) are machine-wide, and two runs must not share them
+NS=berth-ctrd-$(basename "$RUN" | tr -c 'A-Za-z0-9._\n-' '-')
 IMAGE=localhost/busybox:latest
 IMAGE_INDEX=localhost/busybox-index:latest
 IMAGE_LAYERS=localhost/busybox-layers:latest
