@@ -205,10 +205,9 @@ static int read_settings(struct ctrd *c, const berth_settings *s, berth_error *e
 						     "must be an absolute path (\"%s\")", str);
 		if (strlen(str) > 3000)
 			return host->setting_invalid(s, "log_dir", err, "path too long");
-		if (mkdir(str, 0750) < 0 && errno != EEXIST)
-			return host->setting_invalid(s, "log_dir", err, "cannot create %s: %s",
-						     str, strerror(errno));
-		if (stat(str, &st) < 0 || !S_ISDIR(st.st_mode))
+		/* created by the first start that needs it, not here: open() also runs for
+		 * berthd --check-config */
+		if (stat(str, &st) == 0 && !S_ISDIR(st.st_mode))
 			return host->setting_invalid(s, "log_dir", err, "%s is not a directory",
 						     str);
 		if (dup_setting(&c->log_dir, str, err) < 0)

@@ -19,10 +19,12 @@
  *            Snapshots.Remove; Containers.Delete
  * Safe for concurrent calls: every gRPC call has its own connection (ctrd_grpc.c).
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "ctrd.h"
@@ -299,14 +301,21 @@ static int wait_task(struct ctrd *c, const char *id, berth_error *err)
 	return rc;
 }
 
-static char *log_uri(const struct ctrd *c, const char *id)
+/* stdout/stderr of a task: "" (discarded) or file://<log_dir>/<id>.log, the directory
+ * created when missing. returns: malloc()ed, or NULL with err set. */
+static char *log_uri(const struct ctrd *c, const char *id, berth_error *err)
 {
 	char *uri = NULL;
 
 	if (!c->log_dir)
-		return strdup("");
-	if (asprintf(&uri, "file://%s/%s.log", c->log_dir, id) < 0)
-		return NULL;
+		uri = strdup("");
+	else if (mkdir(c->log_dir, 0750) < 0 && errno != EEXIST)
+		berth_error_set(err, BERTH_E_RUNTIME, "cannot create the log directory %s: %s",
+				c->log_dir, strerror(errno));
+	else if (asprintf(&uri, "file://%s/%s.log", c->log_dir, id) < 0)
+		uri = NULL;
+	if (!uri && err && err->code == BERTH_OK)
+		berth_error_set(err, BERTH_E_NOMEM, "out of memory");
 	return uri;
 }
 
@@ -358,11 +367,10 @@ int ctrd_op_start(void *instance, const char *id, unsigned flags, berth_error *e
 	}
 	if (snapshot_mounts(c, ct->container, &mounts, err) < 0)
 		goto out;
-	uri = log_uri(c, id);
-	if (!uri) {
-		berth_error_set(err, BERTH_E_NOMEM, "out of memory");
+	berth_error_clear(err);
+	uri = log_uri(c, id, err);
+	if (!uri)
 		goto out;
-	}
 	creq.container_id = (char *)id;
 	creq.n_rootfs = mounts->n_mounts;
 	creq.rootfs = mounts->mounts;
