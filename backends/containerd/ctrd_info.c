@@ -2,7 +2,8 @@
 /*
  * containerd backend: what a container is, from Containers.Get (labels, image, stored
  * spec, created_at) and Tasks.Get (status, pid, exit status, exited_at), and the list of
- * berth's containers (Containers.List with the filter labels."berth.id").
+ * berth's containers (Tasks.List once, then Containers.List with the filter
+ * labels."berth.id").
  *
  * State: no task -> created (or exited, when the berth.started label says it ran and
  * its task is gone, e.g. after a reboot); task CREATED -> created; RUNNING -> running;
@@ -192,6 +193,21 @@ int ctrd_op_inspect(void *instance, const char *id, berth_container_info *info,
 	return ret;
 }
 
+/* The task of container `id` in a Tasks.List answer, or NULL. containerd 1.6 fills only
+ * Process.id there (the task's id, which is its container's), not container_id. */
+static const ctrd_process_pb *find_task(
+	const Containerd__Services__Tasks__V1__ListTasksResponse *tasks, const char *id)
+{
+	for (size_t i = 0; tasks && i < tasks->n_tasks; i++) {
+		const ctrd_process_pb *p = tasks->tasks[i];
+		const char *tid = p->container_id && *p->container_id ? p->container_id : p->id;
+
+		if (tid && strcmp(tid, id) == 0)
+			return p;
+	}
+	return NULL;
+}
+
 int ctrd_op_list(void *instance, berth_list_cb cb, void *userdata, unsigned flags,
 		 berth_error *err)
 {
@@ -199,34 +215,39 @@ int ctrd_op_list(void *instance, berth_list_cb cb, void *userdata, unsigned flag
 	Containerd__Services__Containers__V1__ListContainersRequest req =
 		CONTAINERD__SERVICES__CONTAINERS__V1__LIST_CONTAINERS_REQUEST__INIT;
 	Containerd__Services__Containers__V1__ListContainersResponse *resp = NULL;
+	Containerd__Services__Tasks__V1__ListTasksRequest treq =
+		CONTAINERD__SERVICES__TASKS__V1__LIST_TASKS_REQUEST__INIT;
+	Containerd__Services__Tasks__V1__ListTasksResponse *tasks = NULL;
 	char *filters[] = { "labels.\"" BERTH_LABEL_ID "\"" };
 	int ret = 0;
 
 	BERTH_CHECK_FLAGS(flags, 0, err);
 	req.n_filters = 1;
 	req.filters = filters;
+	/* tasks first: a container created in between is listed without its task (created),
+	 * never a task without its container */
+	if (ctrd_call(c, CTRD_SVC_TASKS "List", &treq,
+		      &containerd__services__tasks__v1__list_tasks_response__descriptor, &tasks,
+		      "list tasks", NULL, err) < 0)
+		return -1;
 	if (ctrd_call(c, CTRD_SVC_CONTAINERS "List", &req,
 		      &containerd__services__containers__v1__list_containers_response__descriptor,
-		      &resp, "list containers", NULL, err) < 0)
+		      &resp, "list containers", NULL, err) < 0) {
+		protobuf_c_message_free_unpacked(&tasks->base, NULL);
 		return -1;
+	}
 	for (size_t i = 0; i < resp->n_containers && ret == 0; i++) {
 		const ctrd_container_pb *ct = resp->containers[i];
-		Containerd__Services__Tasks__V1__GetResponse *task = NULL;
 		berth_container_info info = { .size = sizeof(info) };
 
 		if (!ct || !ct->id)
 			continue;
-		if (ctrd_task_get(c, ct->id, &task, err) < 0) {
-			ret = -1;
-			break;
-		}
-		ret = fill_info(c, ct, task ? task->process : NULL, &info, err);
-		if (task)
-			protobuf_c_message_free_unpacked(&task->base, NULL);
+		ret = fill_info(c, ct, find_task(tasks, ct->id), &info, err);
 		if (ret == 0)
 			ret = cb(userdata, &info);
 		berth_container_info_release(&info);
 	}
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	protobuf_c_message_free_unpacked(&tasks->base, NULL);
 	return ret;
 }

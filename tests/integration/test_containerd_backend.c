@@ -1004,6 +1004,10 @@ static int list_cb(void *ud, const berth_container_info *info)
 		found[0]++;
 	if (info->native_id && strstr(info->native_id, "foreign"))
 		found[1]++;
+	/* the OOM case's container: exited with 42, its task kept */
+	if (info->native_id && strstr(info->native_id, "-000000000004") &&
+	    info->state == BERTH_RS_EXITED && info->exit_code == 42 && info->finished_ns > 0)
+		found[2]++;
 	return 0;
 }
 
@@ -1015,7 +1019,7 @@ static int list_stop_cb(void *ud, const berth_container_info *info)
 static void case_list(void)
 {
 	char foreign[64], *out = NULL;
-	int found[2] = { 0, 0 };
+	int found[3] = { 0, 0, 0 };
 	berth_error err;
 
 	case_begin();
@@ -1026,6 +1030,7 @@ static void case_list(void)
 	EXPECT(drv->list(inst, list_cb, found, 0, &err) == 0, "list: %s", err.message);
 	EXPECT(found[0] == 1, "main container listed %d times", found[0]);
 	EXPECT(found[1] == 0, "a container without berth.id was listed");
+	EXPECT(found[2] == 1, "the exited container was not listed with exit code 42");
 	EXPECT(drv->list(inst, list_stop_cb, NULL, 0, &err) == 42, "callback's stop not returned");
 	case_end("list: containers with the berth.id label only, with their state");
 }
