@@ -190,8 +190,14 @@ class ContainerdApiTest(ContainerdCase):
         self.assertEqual(info["Image"], self.image)
         self.assertEqual(self.ctr.task(cid), (None, 0), "a task before start")
         self.wait_state(cid, "CREATED", since)
+        # the image's command (/bin/sh, stdin empty) ends at once, and the default policy
+        # (unless-stopped) starts it again: a task exists and the twin hears of it (as
+        # running, or already exited)
+        since = self.cloud.mark()
         self.assertStatus(self.ccmd("start", cid), 204, "start")
-        self.assertTrue(self.ctr.wait_task(cid, "RUNNING"))
+        self.wait_state(cid, ("RUNNING", "EXITED"), since)
+        self.assertIn(self.ctr.task(cid)[0], ("RUNNING", "STOPPED", "CREATED"))
+        self.assertTrue(self.ctr.info(cid)["Labels"].get("berth.started"))
 
     def test_missing_image_is_404_with_how_to_import(self):
         r = self.cmd("createWithConfig", "ContainerFactory",
