@@ -1,3 +1,4 @@
 # Runtime backends: one folder each.
 include $(srcdir)/backends/common/local.mk
 include $(srcdir)/backends/docker/local.mk
+include $(srcdir)/backends/containerd/local.mk

@@ -19,7 +19,8 @@
 #
 # CI packages (Debian 12): build-essential dpkg-dev debhelper fakeroot autoconf automake
 #   libtool pkg-config libjson-c-dev libconfig-dev libsystemd-dev libhttp-parser-dev
-#   libmosquitto-dev libqpid-proton11-dev libcunit1-dev
+#   libmosquitto-dev libqpid-proton11-dev libcunit1-dev libnghttp2-dev libprotobuf-c-dev
+#   protobuf-c-compiler libgcrypt20-dev
 set -euo pipefail
 
 usage() {

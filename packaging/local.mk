@@ -17,6 +17,7 @@ dist_noinst_SCRIPTS += \
 # packaging/debian/ becomes ./debian in build-deb.sh's copy of the release tarball.
 EXTRA_DIST += \
 	packaging/debian/berth-backend-docker.install \
+	packaging/debian/berth-backend-containerd.install \
 	packaging/debian/berth-dev.install \
 	packaging/debian/berth-transport-amqp.install \
 	packaging/debian/berth-transport-mqtt.install \
