@@ -255,7 +255,7 @@ static void *event_thread(void *arg)
 
 		berth_error_clear(&e);
 		if (connect_bus(&x, &e) < 0) {
-			if (atomic_exchange(&n->reachable, false) || backoff == BACKOFF_MIN_MS) {
+			if (atomic_exchange(&n->reachable, false)) {
 				nsp_log(n, BERTH_LOG_WARNING, "%s", e.message);
 				n->host->backend_status(n->handle, false, e.message);
 			}

@@ -178,6 +178,23 @@ static void op_end(struct op_ctx *c)
 	free(c->unit);
 }
 
+/* The start job ends when systemd has forked nspawn; the machine's init exists once
+ * nspawn has registered it with machined. Waiting for that makes a start that returned
+ * mean a running payload (and the pid inspect reports its init's). */
+static void wait_registered(struct nspawn *n, struct op_ctx *c)
+{
+	struct nsp_unit_state st;
+	berth_error e;
+
+	for (int i = 0; i < n->timeout_s * 1000000 / KILL_WAIT_POLL_US; i++) {
+		if (nsp_machine_leader(c->bus, c->rec->name) > 0)
+			return;
+		if (nsp_unit_state(c->bus, c->unit, &st, &e) < 0 || !nsp_unit_running(&st))
+			return; /* ended already: its exit is reported as such */
+		usleep(KILL_WAIT_POLL_US);
+	}
+}
+
 int nsp_op_start(void *instance, const char *id, unsigned flags, berth_error *err)
 {
 	struct nspawn *n = instance;
@@ -200,7 +217,10 @@ int nsp_op_start(void *instance, const char *id, unsigned flags, berth_error *er
 	c.rec->started_ns = nsp_now_ns();
 	if (nsp_record_save(n, c.rec, err) < 0)
 		goto out;
-	ret = nsp_unit_start(n, c.bus, c.rec, err);
+	if (nsp_unit_start(n, c.bus, c.rec, err) < 0)
+		goto out;
+	wait_registered(n, &c);
+	ret = 0;
 out:
 	op_end(&c);
 	return ret;
