@@ -11,6 +11,7 @@ The private systemd is lib/systemd.sh's: started here when it does not run, and 
 at the end when it was started here."""
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -85,6 +86,10 @@ class NspawnCase(E2ETestCase):
             return "no nspawn.so in %s" % ENV.module_dir
         if not os.access(ENV.berthd, os.X_OK):
             return "no berthd at %s" % ENV.berthd
+        try:
+            socket.create_connection(("127.0.0.1", ENV.mqtt_port), 2).close()
+        except OSError:
+            return "no mosquitto on 127.0.0.1:%d (lib/mosquitto.sh start)" % ENV.mqtt_port
         return None
 
     @classmethod
@@ -107,7 +112,14 @@ class NspawnCase(E2ETestCase):
         cls.sd = Systemd(env["BERTH_TEST_SYSTEMD_CGROUP"])
         # under the run directory: the private systemd sees it at the same path
         cls.machines = tempfile.mkdtemp(prefix="e2e-nspawn-machines-", dir=ENV.run)
-        super().setUpClass()
+        try:
+            super().setUpClass()
+        except BaseException:
+            # unittest calls no tearDownClass after a failed setUpClass
+            shutil.rmtree(cls.machines, ignore_errors=True)
+            if cls.started_peer:
+                peer("stop")
+            raise
 
     @classmethod
     def agent_options(cls):
