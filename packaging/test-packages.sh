@@ -44,7 +44,7 @@ TARBALL=()
 [ "$(id -u)" = 0 ] || { echo "test-packages.sh: run as root (apt-get install/purge)" >&2; exit 1; }
 
 PKGS=(berth berth-transport-mqtt berth-transport-amqp berth-backend-docker berth-backend-containerd
-	berth-dev)
+	berth-backend-nspawn berth-dev)
 APT=(apt-get -y -q -o DPkg::Lock::Timeout=600)
 DROPIN=/etc/berth/conf.d/99-pkgtest.conf
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/berth-pkgtest.XXXXXX")
