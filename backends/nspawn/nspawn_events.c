@@ -6,7 +6,7 @@
  * (berth-<name>.service with a record in state_dir) is read back in full and compared
  * with what the thread saw last: a new ExecMainStartTimestamp is a START, the end of
  * that run an EXIT with the payload's exit code (preceded by OOM when systemd's Result
- * is oom-kill), the unit's removal after the record's a DESTROY. When the bus goes away
+ * is oom-kill). When the bus goes away
  * the thread reports it (backend_status false) and reconnects with a back-off; on
  * reconnection it takes the current state as seen (the core reconciles with list()).
  */
@@ -153,13 +153,11 @@ static int on_unit_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_
 	name = nsp_name_of_unit(unit);
 	if (!name)
 		return 0;
+	/* a machine that is gone (remove() reported its DESTROY) is forgotten; one whose
+	 * unit was only cleared for the next start is kept */
 	berth_error_clear(&e);
-	if (nsp_record_load(x->n, name, &r, &e) < 0 && e.code == BERTH_E_NOT_FOUND &&
-	    seen_get(x, name, false)) {
-		/* removed by us (the record went first) or by hand */
-		emit(x, BERTH_EV_DESTROY, name, NULL, 0, 0);
+	if (nsp_record_load(x->n, name, &r, &e) < 0 && e.code == BERTH_E_NOT_FOUND)
 		seen_drop(x, name);
-	}
 	nsp_record_free(r);
 	free(name);
 	return 0;

@@ -9,7 +9,7 @@
  *            KillUnit(all) for every process (BERTH_KILL_ALL)
  *   update   SetUnitProperties(runtime) of a running unit; the record for the next start
  *   remove   (force: SIGKILL to the unit) the unit's remains, the root file system, the
- *            record
+ *            record; DESTROY is reported from here (systemd knows nothing of the record)
  */
 #include <errno.h>
 #include <signal.h>
@@ -343,6 +343,13 @@ int nsp_op_remove(void *instance, const char *id, unsigned flags, berth_error *e
 	if (nsp_unit_clear(n, c.bus, c.unit, err) < 0 || nsp_rootfs_remove(n, id, err) < 0 ||
 	    nsp_record_delete(n, id, err) < 0)
 		goto out;
+	/* systemd has nothing left that could tell: the machine is gone now */
+	{
+		berth_event ev = { .size = sizeof(ev), .type = BERTH_EV_DESTROY, .native_id = id,
+				   .berth_id = c.rec->berth_id, .time_ns = nsp_now_ns() };
+
+		n->host->backend_event(n->handle, &ev);
+	}
 	ret = 0;
 out:
 	op_end(&c);
