@@ -404,9 +404,9 @@ int nsp_unit_start(struct nspawn *n, sd_bus *bus, const struct nsp_record *rec,
 	if (r >= 0)
 		r = sd_bus_message_open_container(m, 'a', "(sv)");
 	if (r >= 0)
-		r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc,
+		r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)", "Description", "s", desc,
 					  "KillMode", "s", "mixed", "KillSignal", "i", SIGTERM,
-					  "RemainAfterExit", "b", 1, "CollectMode", "s", "inactive");
+					  "RemainAfterExit", "b", 1);
 	if (r >= 0)
 		r = nsp_append_memory(m, &rec->resources, false);
 	if (r >= 0)
