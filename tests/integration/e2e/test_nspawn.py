@@ -2,8 +2,9 @@
 """berthd with the systemd-nspawn backend, driven only through MQTT: create, start, stop,
 stopWithOptions with signal/timeout/force, update of the memory limits, remove with force,
 an exit reported to the twin, an unknown container (404), pause (501: systemd freezes
-units on cgroup v2 only), and a restart policy, which berth's restart manager enforces on
-nspawn. The effect is checked in the private systemd itself (systemctl and machinectl
+units on cgroup v2 only), restart policies, which berth's restart manager enforces on
+nspawn, and berthd killed with SIGKILL and started again (its machines live on and are
+found again from the backend's records). The effect is checked in the private systemd itself (systemctl and machinectl
 inside it, the unit's cgroup files on the host, the machines' directories), never through
 berthd.
 
@@ -317,6 +318,24 @@ class NspawnRestartPolicyTest(NspawnCase):
         time.sleep(2)
         self.assertFalse(self.sd.running(cid), "restarted after a stop by command")
         self.assertEqual(self.cloud.states(cid, since), ["STOPPED"])
+
+
+class NspawnFaultTest(NspawnCase):
+
+    def test_kill9_and_restart_keeps_machines(self):
+        cid = self.running()
+        stopped = self.ncreate({"cmd": CMD_TRAP_TERM}, start=False)
+        leader = self.sd.machine(cid, "Leader")
+        self.agent.kill9()
+        self.assertTrue(self.sd.running(cid), "the machine died with berthd")
+        since = self.cloud.mark()
+        type(self).start_agent()
+        self.assertEqual(self.sd.machine(cid, "Leader"), leader, "the machine was restarted")
+        self.wait_state(cid, "RUNNING", since)
+        self.assertStatus(self.ccmd("stop", cid), 204, "stop after the restart")
+        self.assertEqual(self.exit_code_event(cid, "STOPPED", since), 3)
+        self.assertStatus(self.ccmd("start", stopped), 204, "start the created one")
+        self.assertTrue(wait_for(lambda: self.sd.running(stopped), 15))
 
 
 if __name__ == "__main__":
