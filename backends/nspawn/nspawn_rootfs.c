@@ -90,16 +90,25 @@ static char *image_find(const struct nspawn *n, const char *image, bool *is_dir)
 }
 
 /* Copies the entries `in` yields into `out`, their paths rebased from `strip` (the
- * source tree's own path for a disk reader, "" for a tar) onto `dest`. */
+ * source tree's own path for a disk reader, "" for a tar) onto `dest`. A disk reader
+ * does not see hard links: the link resolver turns a file's second name into a link to
+ * its first, as tar does. */
 static int copy_entries(struct archive *in, struct archive *out, bool disk, const char *strip,
 			const char *dest, berth_error *err)
 {
 	struct archive_entry *e = archive_entry_new();
+	struct archive_entry_linkresolver *lr = disk ? archive_entry_linkresolver_new() : NULL;
 	size_t sl = strlen(strip);
 	int r, ret = -1;
 
-	if (!e)
+	if (!e || (disk && !lr)) {
+		archive_entry_free(e);
+		if (lr)
+			archive_entry_linkresolver_free(lr);
 		return berth_error_set(err, BERTH_E_NOMEM, "out of memory");
+	}
+	if (lr)
+		archive_entry_linkresolver_set_strategy(lr, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
 	for (;;) {
 		const char *path, *link;
 		char *np = NULL, *nl = NULL;
@@ -125,7 +134,13 @@ static int copy_entries(struct archive *in, struct archive *out, bool disk, cons
 		}
 		archive_entry_set_pathname(e, np);
 		free(np);
-		link = archive_entry_hardlink(e);
+		if (lr) {
+			struct archive_entry *spare = NULL;
+
+			/* the tar strategy neither defers nor replaces entries */
+			archive_entry_linkify(lr, &e, &spare);
+		}
+		link = lr ? NULL : archive_entry_hardlink(e);
 		if (link) {
 			while (link[0] == '/' || (link[0] == '.' && link[1] == '/'))
 				link += link[0] == '/' ? 1 : 2;
@@ -170,6 +185,8 @@ static int copy_entries(struct archive *in, struct archive *out, bool disk, cons
 	ret = 0;
 out:
 	archive_entry_free(e);
+	if (lr)
+		archive_entry_linkresolver_free(lr);
 	return ret;
 }
 
