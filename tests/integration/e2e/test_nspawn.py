@@ -205,6 +205,15 @@ class NspawnApiTest(NspawnCase):
         self.assertStatus(r, 404, "missing image")
         self.assertIn("local images", r.value["message"])
 
+    def test_name_must_be_a_machine_name(self):
+        r = self.cmd("createWithConfig", "ContainerFactory",
+                     {"imageRef": self.image, "name": "under_score", "start": False})
+        if r.status == 200 and isinstance(r.value, str):
+            self.track(r.value)
+        self.assertStatus(r, 400, "a name systemd refuses")
+        self.assertIn("machine name", r.value["message"])
+        self.assertFalse(os.path.exists(os.path.join(self.machines, "under_score")))
+
     def test_unknown_container_is_404(self):
         self.assertStatus(self.ccmd("start", "3f2a0000-0000-4000-8000-000000000000"), 404,
                           "start of an unknown container")
