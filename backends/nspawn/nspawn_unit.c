@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,41 @@ static void copy_str(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src ? src : "");
 }
 
-/* Reads the properties of one interface we care about from GetAll's a{sv}. */
+/* Reads one property of GetAll's a{sv} into st when it is one we use, else skips it. */
+static int read_prop(sd_bus_message *m, const char *key, struct nsp_unit_state *st)
+{
+	static const struct {
+		const char *key;
+		size_t off, len;
+	} strs[] = {
+		{ "ActiveState", offsetof(struct nsp_unit_state, active), sizeof(st->active) },
+		{ "SubState", offsetof(struct nsp_unit_state, sub), sizeof(st->sub) },
+		{ "Result", offsetof(struct nsp_unit_state, result), sizeof(st->result) },
+	};
+	const char *s;
+	int r;
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if (strcmp(key, strs[i].key) == 0) {
+			r = sd_bus_message_read(m, "v", "s", &s);
+			if (r >= 0)
+				copy_str((char *)st + strs[i].off, strs[i].len, s);
+			return r;
+		}
+	if (strcmp(key, "ExecMainPID") == 0)
+		return sd_bus_message_read(m, "v", "u", &st->main_pid);
+	if (strcmp(key, "ExecMainCode") == 0)
+		return sd_bus_message_read(m, "v", "i", &st->main_code);
+	if (strcmp(key, "ExecMainStatus") == 0)
+		return sd_bus_message_read(m, "v", "i", &st->main_status);
+	if (strcmp(key, "ExecMainStartTimestamp") == 0)
+		return sd_bus_message_read(m, "v", "t", &st->start_us);
+	if (strcmp(key, "ExecMainExitTimestamp") == 0)
+		return sd_bus_message_read(m, "v", "t", &st->exit_us);
+	return sd_bus_message_skip(m, "v");
+}
+
+/* The properties of one interface of the unit at `path` (Properties.GetAll). */
 static int read_props(sd_bus *bus, const char *path, const char *iface,
 		      struct nsp_unit_state *st, sd_bus_error *e)
 {
@@ -56,35 +91,11 @@ static int read_props(sd_bus *bus, const char *path, const char *iface,
 		return r;
 	r = sd_bus_message_enter_container(reply, 'a', "{sv}");
 	while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-		const char *key, *s;
+		const char *key;
 
 		r = sd_bus_message_read(reply, "s", &key);
-		if (r < 0)
-			break;
-#define PROP_STR(k, field)                                                                  \
-	else if (strcmp(key, k) == 0) {                                                     \
-		r = sd_bus_message_read(reply, "v", "s", &s);                               \
-		if (r >= 0)                                                                 \
-			copy_str(st->field, sizeof(st->field), s);                          \
-	}
-		if (0) {
-		}
-		PROP_STR("ActiveState", active)
-		PROP_STR("SubState", sub)
-		PROP_STR("Result", result)
-		else if (strcmp(key, "ExecMainPID") == 0)
-			r = sd_bus_message_read(reply, "v", "u", &st->main_pid);
-		else if (strcmp(key, "ExecMainCode") == 0)
-			r = sd_bus_message_read(reply, "v", "i", &st->main_code);
-		else if (strcmp(key, "ExecMainStatus") == 0)
-			r = sd_bus_message_read(reply, "v", "i", &st->main_status);
-		else if (strcmp(key, "ExecMainStartTimestamp") == 0)
-			r = sd_bus_message_read(reply, "v", "t", &st->start_us);
-		else if (strcmp(key, "ExecMainExitTimestamp") == 0)
-			r = sd_bus_message_read(reply, "v", "t", &st->exit_us);
-		else
-			r = sd_bus_message_skip(reply, "v");
-#undef PROP_STR
+		if (r >= 0)
+			r = read_prop(reply, key, st);
 		if (r >= 0)
 			r = sd_bus_message_exit_container(reply);
 	}
