@@ -157,7 +157,7 @@ done
 UNIT=$(dpkg -L berth | grep '/systemd/system/berthd.service$' | head -n 1)
 [ -n "$UNIT" ] && [ -f "$UNIT" ] || die "berthd.service is not installed"
 MODULEDIR=$(pkg-config --variable=moduledir berth-module)
-for m in mqtt amqp docker; do
+for m in mqtt amqp docker nspawn; do
 	[ -f "$MODULEDIR/$m.so" ] || fail "$MODULEDIR/$m.so is not installed"
 done
 dpkg-query -W -f='${Conffiles}\n' berth | grep -q ' /etc/berth/berth.conf ' ||
