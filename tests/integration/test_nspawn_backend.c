@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -226,10 +227,10 @@ static long long cgroup_limit(const char *name)
 
 static bool path_exists(const char *dir, const char *name, const char *suffix)
 {
-	char path[512];
+	char path[1024];
+	int len = snprintf(path, sizeof(path), "%s/%s%s", dir, name, suffix);
 
-	snprintf(path, sizeof(path), "%s/%s%s", dir, name, suffix);
-	return access(path, F_OK) == 0;
+	return len > 0 && (size_t)len < sizeof(path) && access(path, F_OK) == 0;
 }
 
 static bool reachable_is(const struct testhost_record *r, const void *arg)
@@ -786,6 +787,90 @@ static void case_remove(void)
 		 "DESTROY; then NOT_FOUND");
 }
 
+#define N_PAR 4
+
+struct par {
+	char name[32];
+	int op; /* 0 start, 1 inspect until running, 2 remove with force */
+	int rc;
+	berth_error err;
+};
+
+static void *par_worker(void *arg)
+{
+	struct par *p = arg;
+
+	if (p->op == 0) {
+		p->rc = drv->start(inst, p->name, 0, &p->err);
+	} else if (p->op == 1) {
+		p->rc = state_of(p->name) == BERTH_RS_RUNNING ? 0 : -1;
+	} else {
+		p->rc = drv->remove(inst, p->name, BERTH_REMOVE_FORCE, &p->err);
+	}
+	return NULL;
+}
+
+static bool run_par(struct par *ps, int op)
+{
+	pthread_t t[N_PAR];
+	bool ok = true;
+
+	for (int i = 0; i < N_PAR; i++) {
+		ps[i].op = op;
+		ps[i].rc = -1;
+		berth_error_clear(&ps[i].err);
+		if (pthread_create(&t[i], NULL, par_worker, &ps[i]) != 0)
+			return false;
+	}
+	for (int i = 0; i < N_PAR; i++) {
+		pthread_join(t[i], NULL);
+		if (ps[i].rc != 0) {
+			diag("%s op %d: %s", ps[i].name, op, ps[i].err.message);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+static void case_concurrency(void)
+{
+	struct par ps[N_PAR];
+	berth_container_spec spec;
+	berth_error err;
+	char bid[64];
+	double t0;
+
+	case_begin();
+	drain();
+	for (int i = 0; i < N_PAR; i++) {
+		char *id;
+
+		memset(&ps[i], 0, sizeof(ps[i]));
+		snprintf(ps[i].name, sizeof(ps[i].name), "bt-par%d", i);
+		snprintf(bid, sizeof(bid), "10000000-0000-4000-8000-00000000010%d", i);
+		make_spec(&spec, bid, ps[i].name, loop_cmd);
+		id = create(&spec, &err);
+		EXPECT(id != NULL, "create %s: %s", ps[i].name, err.message);
+		free(id);
+	}
+	t0 = mono_ms();
+	EXPECT(run_par(ps, 0), "parallel starts failed");
+	printf("# measured: %d nspawn starts in parallel: %.0f ms\n", N_PAR, mono_ms() - t0);
+	EXPECT(run_par(ps, 1), "not all running (parallel inspect)");
+	for (int i = 0; i < N_PAR; i++) {
+		EXPECT(unit_prop_is(ps[i].name, "ActiveState", "active"), "%s", ps[i].name);
+		expect_event(BERTH_EV_START, ps[i].name, "start");
+	}
+	t0 = mono_ms();
+	EXPECT(run_par(ps, 2), "parallel forced removals failed");
+	printf("# measured: %d forced removals in parallel: %.0f ms\n", N_PAR, mono_ms() - t0);
+	for (int i = 0; i < N_PAR; i++) {
+		EXPECT(unit_prop_is(ps[i].name, "LoadState", "not-found"), "%s", ps[i].name);
+		EXPECT(!path_exists(machines_dir, ps[i].name, ""), "%s rootfs left", ps[i].name);
+	}
+	case_end("operations on different machines run in parallel (own bus connection each)");
+}
+
 static void case_bus_loss(void)
 {
 	struct testhost_record *r;
@@ -871,6 +956,7 @@ int main(int argc, char **argv)
 		case_own_exit_and_tar();
 		case_list_reopen();
 		case_remove();
+		case_concurrency();
 		case_bus_loss();
 		cleanup_machines();
 		drv->close(inst);
