@@ -11,7 +11,8 @@
 #   distcheck    make distcheck: the release tarball builds and passes its tests
 #   asan         the unit tests again under AddressSanitizer + UBSan (BUILD/asan)
 #   fuzz         libFuzzer targets, a few seconds each              (BUILD/fuzz, clang)
-#   integration  real dockerd, mosquitto, AMQP peer, RabbitMQ: tests/integration/run.sh
+#   integration  real dockerd, mosquitto, AMQP peer, RabbitMQ, containerd, a private systemd
+#                (nspawn; the tests start and stop it): tests/integration/run.sh
 #   packages     .deb build + lintian + install + smoke test, .rpm build
 #   bench        the benchmarks in their short mode (figures, never a failure on a number)
 #

@@ -1,0 +1,976 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Integration test of the systemd-nspawn backend module against a real (private) systemd
+ * with its system bus and systemd-machined.
+ *
+ *   ./tests/integration/test_nspawn_backend BUILD/modules/nspawn.so
+ *
+ * Starts tests/integration/lib/systemd.sh when no private systemd runs under
+ * $BERTH_TEST_RUN and stops it at the end when it started it (77 = skipped when systemd,
+ * systemd-nspawn or dbus are not installed). Prints one "ok - ..." / "not ok - ..." line
+ * per case and exits 0 only when every case passed.
+ *
+ * What the module does is checked independently: through systemctl and machinectl inside
+ * the private systemd (units, properties, machines and their init's pid), the cgroup v1
+ * files on the host (memory limits) and on disk (root file systems,
+ * records). Every machine it creates is removed at the end, also after failures.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <berth/berth.h>
+
+#include "testhost.h"
+
+#ifndef BERTH_TOP_SRCDIR
+#define BERTH_TOP_SRCDIR "."
+#endif
+
+#define MB (1024LL * 1024LL)
+#define EVENT_WAIT_MS 15000
+
+extern char **environ;
+
+static char peer[512];
+static char bus[256], cgroup[256], images[256], image[64];
+static char machines_dir[256], state_dir[256];
+static int n_ok, n_fail;
+static bool case_failed;
+
+static struct testhost *th;
+static const berth_backend_driver *drv;
+static void *inst;
+
+static char *created[32];
+static size_t n_created;
+
+/* ---- reporting ------------------------------------------------------------------------ */
+
+static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("#   ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+#define EXPECT(cond, ...)                                                                   \
+	do {                                                                                \
+		if (!(cond)) {                                                              \
+			case_failed = true;                                                 \
+			diag("%s:%d: expected %s", __FILE__, __LINE__, #cond);              \
+			diag(__VA_ARGS__);                                                  \
+		}                                                                           \
+	} while (0)
+
+static void case_begin(void)
+{
+	case_failed = false;
+}
+
+static bool case_end(const char *name)
+{
+	if (case_failed)
+		n_fail++;
+	else
+		n_ok++;
+	printf("%s - %s\n", case_failed ? "not ok" : "ok", name);
+	fflush(stdout);
+	return !case_failed;
+}
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ---- independent checks ---------------------------------------------------------------- */
+
+/* Runs argv, returns its exit status (-1 if it could not run); *out gets its stdout
+ * (malloc()ed, NUL-terminated, trailing newline removed) when out is non-NULL. */
+static int run_capture(char *const argv[], char **out)
+{
+	posix_spawn_file_actions_t fa;
+	int pfd[2], status;
+	size_t len = 0;
+	char *buf = NULL;
+	pid_t pid;
+
+	if (out)
+		*out = NULL;
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(pfd[1]);
+	for (;;) {
+		char chunk[4096];
+		ssize_t n = read(pfd[0], chunk, sizeof(chunk));
+		char *p;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		p = realloc(buf, len + (size_t)n + 1);
+		if (!p)
+			break;
+		buf = p;
+		memcpy(buf + len, chunk, (size_t)n);
+		len += (size_t)n;
+		buf[len] = '\0';
+	}
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (buf && len && buf[len - 1] == '\n')
+		buf[len - 1] = '\0';
+	if (out)
+		*out = buf ? buf : strdup("");
+	else
+		free(buf);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int run_peer(const char *arg)
+{
+	char *argv[] = { "/bin/sh", peer, (char *)arg, NULL };
+
+	return run_capture(argv, NULL);
+}
+
+/* A property of a unit, as systemctl inside the private systemd shows it; malloc()ed. */
+static char *unit_prop(const char *name, const char *prop)
+{
+	char unit[128], p[64], *out = NULL;
+	char *argv[] = { "/bin/sh", peer, "exec", "systemctl", "show", "--value", p, unit, NULL };
+
+	snprintf(unit, sizeof(unit), "berth-%s.service", name);
+	snprintf(p, sizeof(p), "--property=%s", prop);
+	if (run_capture(argv, &out) != 0) {
+		free(out);
+		return strdup("(systemctl failed)");
+	}
+	return out;
+}
+
+static bool unit_prop_is(const char *name, const char *prop, const char *want)
+{
+	char *v = unit_prop(name, prop);
+	bool ok = v && strcmp(v, want) == 0;
+
+	if (!ok)
+		diag("berth-%s.service %s=%s, want %s", name, prop, v ? v : "?", want);
+	free(v);
+	return ok;
+}
+
+/* machinectl show NAME -p PROP --value; NULL when machined does not know it. */
+static char *machine_prop(const char *name, const char *prop)
+{
+	char p[64], *out = NULL;
+	char *argv[] = { "/bin/sh", peer, "exec", "machinectl", "show", "--value", p,
+			 (char *)name, NULL };
+
+	snprintf(p, sizeof(p), "--property=%s", prop);
+	if (run_capture(argv, &out) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static long long cgroup_limit(const char *name)
+{
+	char path[512], buf[64];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/system.slice/berth-%s.service/memory.limit_in_bytes",
+		 cgroup, name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f))
+		v = atoll(buf);
+	fclose(f);
+	return v;
+}
+
+static bool path_exists(const char *dir, const char *name, const char *suffix)
+{
+	char path[1024];
+	int len = snprintf(path, sizeof(path), "%s/%s%s", dir, name, suffix);
+
+	return len > 0 && (size_t)len < sizeof(path) && access(path, F_OK) == 0;
+}
+
+static bool reachable_is(const struct testhost_record *r, const void *arg)
+{
+	return r->reachable == *(const bool *)arg;
+}
+
+static bool read_env(const char *path)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char *eq = strchr(line, '='), *v;
+		const char *name = line + 7;
+		size_t l;
+
+		if (strncmp(line, "export ", 7) != 0 || !eq)
+			continue;
+		*eq = '\0';
+		v = eq + 1;
+		v[strcspn(v, "\n")] = '\0';
+		l = strlen(v);
+		if (l >= 2 && v[0] == '\'' && v[l - 1] == '\'') {
+			v[l - 1] = '\0';
+			v++;
+		}
+		if (strcmp(name, "BERTH_TEST_SYSTEMD_BUS") == 0)
+			snprintf(bus, sizeof(bus), "%s", v);
+		else if (strcmp(name, "BERTH_TEST_SYSTEMD_CGROUP") == 0)
+			snprintf(cgroup, sizeof(cgroup), "%s", v);
+		else if (strcmp(name, "BERTH_TEST_NSPAWN_IMAGES") == 0)
+			snprintf(images, sizeof(images), "%s", v);
+		else if (strcmp(name, "BERTH_TEST_NSPAWN_IMAGE") == 0)
+			snprintf(image, sizeof(image), "%s", v);
+	}
+	fclose(f);
+	return bus[0] && cgroup[0] && images[0] && image[0];
+}
+
+/* ---- module helpers ------------------------------------------------------------------- */
+
+static const char *const loop_cmd[] = {
+	"/bin/sh", "-c",
+	"echo hello-berth; trap 'exit 3' TERM; trap 'exit 7' USR1; "
+	"while :; do sleep 1 & wait; done",
+	NULL
+};
+
+static void make_spec(berth_container_spec *spec, const char *berth_id, const char *name,
+		      const char *const *cmd)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->size = sizeof(*spec);
+	spec->berth_id = berth_id;
+	spec->name = name;
+	spec->image = image;
+	spec->cmd = cmd;
+	spec->network_mode = "host";
+	spec->owner = "test:nspawn";
+}
+
+static char *create(const berth_container_spec *spec, berth_error *err)
+{
+	char *id = NULL;
+
+	berth_error_clear(err);
+	if (drv->create(inst, spec, 0, &id, err) < 0)
+		return NULL;
+	if (n_created < sizeof(created) / sizeof(created[0]))
+		created[n_created++] = strdup(id);
+	return id;
+}
+
+static void cleanup_machines(void)
+{
+	berth_error err;
+
+	for (size_t i = 0; i < n_created; i++) {
+		if (inst)
+			drv->remove(inst, created[i], BERTH_REMOVE_FORCE, &err);
+		free(created[i]);
+	}
+	n_created = 0;
+}
+
+static int info_of(const char *id, berth_container_info *info)
+{
+	berth_error err;
+
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	return drv->inspect(inst, id, info, &err);
+}
+
+static int state_of(const char *id)
+{
+	berth_container_info info;
+	int st;
+
+	if (info_of(id, &info) < 0)
+		return -1;
+	st = info.state;
+	berth_container_info_release(&info);
+	return st;
+}
+
+/* Waits for an event; returns its exit code, or -1 when none came. */
+static int expect_event(int type, const char *id, const char *what)
+{
+	struct testhost_record *r = testhost_wait_event(th, type, id, EVENT_WAIT_MS);
+	int code = -1;
+
+	EXPECT(r != NULL, "no %s event for %s", what, id);
+	if (r) {
+		code = r->exit_code;
+		testhost_record_free(r);
+	}
+	return code;
+}
+
+static void drain(void)
+{
+	struct testhost_record *r;
+
+	while ((r = testhost_wait(th, TESTHOST_EVENT, NULL, NULL, 0)))
+		testhost_record_free(r);
+	while ((r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 0)))
+		testhost_record_free(r);
+}
+
+static void *open_instance(const char *settings_text, berth_error *err)
+{
+	const berth_settings *s;
+	void *i = NULL;
+
+	s = testhost_settings(th, "nspawn", settings_text, drv->options, err);
+	if (!s)
+		return NULL;
+	if (drv->open(testhost_host(th), s, testhost_backend_handle(th), &i, err) < 0)
+		return NULL;
+	return i;
+}
+
+static void *open_real(berth_error *err)
+{
+	char settings[1200];
+
+	snprintf(settings, sizeof(settings),
+		 "bus = \"%s\"; machines_dir = \"%s\"; images_dir = \"%s\"; state_dir = \"%s\"; "
+		 "timeout = 20;",
+		 bus, machines_dir, images, state_dir);
+	return open_instance(settings, err);
+}
+
+/* ---- cases ---------------------------------------------------------------------------- */
+
+static void case_settings(void)
+{
+	static const char *const bad[][2] = {
+		{ "timeout = 0;", "timeout" },
+		{ "machines_dir = \"machines\";", "machines_dir" },
+		{ "images_dir = \"\";", "images_dir" },
+		{ "state_dir = \"rel/state\";", "state_dir" },
+		{ "bus = \"\";", "bus" },
+	};
+	berth_error err;
+	void *i;
+
+	case_begin();
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		i = open_instance(bad[k][0], &err);
+		EXPECT(!i && err.code == BERTH_E_INVALID && strstr(err.message, bad[k][1]),
+		       "%s: %s", bad[k][0], i ? "accepted" : err.message);
+		if (i)
+			drv->close(i);
+	}
+	i = open_instance("color = \"blue\";", &err);
+	EXPECT(!i && strstr(err.message, "color"), "unknown key: %s", i ? "accepted" : err.message);
+	case_end("settings are validated in open() and name the key");
+}
+
+static void case_down_at_open(void)
+{
+	struct testhost_record *r;
+	char settings[1200], missing[256], sd[300];
+	berth_error err;
+	double t0;
+	void *i;
+
+	case_begin();
+	drain();
+	snprintf(missing, sizeof(missing), "/tmp/berth-test-no-bus-%d.sock", (int)getpid());
+	snprintf(sd, sizeof(sd), "%s-down", state_dir);
+	snprintf(settings, sizeof(settings),
+		 "bus = \"unix:path=%s\"; machines_dir = \"%s\"; images_dir = \"%s\"; "
+		 "state_dir = \"%s\"; timeout = 2;", missing, machines_dir, images, sd);
+	i = open_instance(settings, &err);
+	EXPECT(i != NULL, "open with the bus down failed: %s", err.message);
+	if (!i)
+		goto out;
+	r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 1000);
+	EXPECT(r && !r->reachable, "no backend_status(false) from open()");
+	if (r) {
+		EXPECT(r->text && strstr(r->text, missing), "status text: %s", r->text);
+		testhost_record_free(r);
+	}
+	EXPECT(drv->watch(i, &err) == 0, "watch: %s", err.message);
+	EXPECT(drv->ping(i, NULL, &err) < 0 && err.code == BERTH_E_UNAVAILABLE, "ping: %d %s",
+	       err.code, err.message);
+	diag("ping while down: %s", err.message);
+	{
+		berth_container_info info = { .size = sizeof(info) };
+
+		/* no record: NOT_FOUND comes before the bus is needed */
+		EXPECT(drv->inspect(i, "nothing", &info, &err) < 0 &&
+			       err.code == BERTH_E_NOT_FOUND, "inspect: %d", err.code);
+	}
+	EXPECT(drv->list(i, NULL, NULL, 0, &err) < 0 && err.code == BERTH_E_UNAVAILABLE,
+	       "list while down: %d", err.code);
+	usleep(300 * 1000);
+	t0 = mono_ms();
+	drv->close(i);
+	EXPECT(mono_ms() - t0 < 500, "close() took %.0f ms", mono_ms() - t0);
+out:
+	drain();
+	case_end("open() succeeds with the bus down: backend_status(false), ops UNAVAILABLE");
+}
+
+static void case_open(void)
+{
+	char *version = NULL;
+	berth_error err;
+	uint64_t caps;
+
+	case_begin();
+	inst = open_real(&err);
+	EXPECT(inst != NULL, "open: %s", err.message);
+	if (!inst) {
+		case_end("open, ping, capabilities, watch");
+		return;
+	}
+	EXPECT(drv->ping(inst, &version, &err) == 0 && version && strstr(version, "systemd 2") &&
+		       strstr(version, "(nspawn)"),
+	       "ping: %s", version ? version : err.message);
+	diag("ping: %s", version ? version : "-");
+	free(version);
+	caps = drv->capabilities(inst);
+	EXPECT(caps == (BERTH_CAP_LIVE_UPDATE | BERTH_CAP_EVENTS), "capabilities 0x%llx",
+	       (unsigned long long)caps);
+	EXPECT(!drv->stop && !drv->pause && !drv->resume && !drv->rename,
+	       "stop, pause, resume and rename are the core's (or unsupported)");
+	EXPECT(drv->watch(inst, &err) == 0, "watch: %s", err.message);
+	usleep(300 * 1000);
+	EXPECT(testhost_pending(th, TESTHOST_STATUS) == 0, "unexpected status records");
+	drain();
+	case_end("open, ping, capabilities (live update, events), watch");
+}
+
+static const char *const main_name = "bt-main";
+
+static void case_create(void)
+{
+	static const char *const env[] = { "FOO=bar", NULL };
+	berth_container_info info;
+	berth_container_spec spec;
+	berth_error err;
+	char *id;
+
+	case_begin();
+	make_spec(&spec, "10000000-0000-4000-8000-000000000001", main_name, loop_cmd);
+	spec.env = env;
+	spec.hostname = "bthost";
+	spec.resources.memory = 64 * MB;
+	spec.resources.memory_reservation = 32 * MB;
+	spec.resources.memory_swap = 128 * MB;
+	id = create(&spec, &err);
+	EXPECT(id && strcmp(id, main_name) == 0, "create: %s", id ? id : err.message);
+	free(id);
+	EXPECT(path_exists(machines_dir, main_name, "/bin/busybox"),
+	       "no root file system in %s/%s", machines_dir, main_name);
+	EXPECT(path_exists(machines_dir, main_name, "/usr/lib/os-release"), "no os-release");
+	EXPECT(path_exists(state_dir, main_name, ".json"), "no record in %s", state_dir);
+	EXPECT(unit_prop_is(main_name, "LoadState", "not-found"), "a unit exists before start");
+	EXPECT(info_of(main_name, &info) == 0, "inspect failed");
+	EXPECT(info.state == BERTH_RS_CREATED, "state %d", info.state);
+	EXPECT(info.berth_id && strcmp(info.berth_id, spec.berth_id) == 0, "berth_id %s",
+	       info.berth_id ? info.berth_id : "(null)");
+	EXPECT(info.owner && strcmp(info.owner, "test:nspawn") == 0, "owner");
+	EXPECT(info.name && strcmp(info.name, main_name) == 0, "name");
+	EXPECT(info.image && strcmp(info.image, image) == 0, "image");
+	EXPECT(info.resources.memory == 64 * MB && info.resources.memory_reservation == 32 * MB &&
+		       info.resources.memory_swap == 128 * MB, "resources");
+	EXPECT(info.created_ns > 0 && info.started_ns == 0, "times");
+	berth_container_info_release(&info);
+	case_end("create: root file system from the image tree, record, no unit, CREATED");
+}
+
+static void case_create_refused(void)
+{
+	berth_port_mapping port = { "tcp", "0.0.0.0", 8080, 8080, 80 };
+	berth_container_spec spec;
+	berth_error err;
+	char *id;
+
+	case_begin();
+	make_spec(&spec, "10000000-0000-4000-8000-000000000002", "bad_name", loop_cmd);
+	id = create(&spec, &err);
+	EXPECT(!id && err.code == BERTH_E_INVALID && strstr(err.message, "machine name"),
+	       "underscore: %s", id ? "accepted" : err.message);
+	free(id);
+	make_spec(&spec, "10000000-0000-4000-8000-000000000002", main_name, loop_cmd);
+	id = create(&spec, &err);
+	EXPECT(!id && err.code == BERTH_E_CONFLICT, "duplicate: %s", id ? "accepted" : err.message);
+	free(id);
+	make_spec(&spec, "10000000-0000-4000-8000-000000000002", "bt-noimage", loop_cmd);
+	spec.image = "localhost/no-such-image:1";
+	id = create(&spec, &err);
+	EXPECT(!id && err.code == BERTH_E_NOT_FOUND && strstr(err.message, "no-such-image"),
+	       "missing image: %s", id ? "accepted" : err.message);
+	diag("missing image: %s", err.message);
+	free(id);
+	EXPECT(!path_exists(machines_dir, "bt-noimage", "") &&
+		       !path_exists(state_dir, "bt-noimage", ".json"), "left-overs of a failed create");
+	make_spec(&spec, "10000000-0000-4000-8000-000000000002", "bt-ports", loop_cmd);
+	spec.ports = &port;
+	spec.n_ports = 1;
+	id = create(&spec, &err);
+	EXPECT(!id && err.code == BERTH_E_UNSUPPORTED, "ports: %s", id ? "accepted" : err.message);
+	free(id);
+	case_end("create refuses bad names (INVALID), duplicates (CONFLICT), missing images "
+		 "(NOT_FOUND), ports (UNSUPPORTED)");
+}
+
+static void case_start(void)
+{
+	berth_container_info info;
+	berth_error err;
+	char *leader, *v;
+
+	case_begin();
+	drain();
+	EXPECT(drv->start(inst, main_name, 0, &err) == 0, "start: %s", err.message);
+	expect_event(BERTH_EV_START, main_name, "start");
+	EXPECT(info_of(main_name, &info) == 0, "inspect");
+	EXPECT(info.state == BERTH_RS_RUNNING, "state %d", info.state);
+	EXPECT(info.started_ns > 0, "started_ns");
+	/* machined's pid namespace is the private systemd's: compare with what it says */
+	leader = machine_prop(main_name, "Leader");
+	EXPECT(leader && atoi(leader) > 0 && atoi(leader) == info.pid,
+	       "machine leader %s, inspect pid %d", leader ? leader : "(unknown)", info.pid);
+	free(leader);
+	v = machine_prop(main_name, "Unit");
+	EXPECT(v && strcmp(v, "berth-bt-main.service") == 0, "machine's unit %s", v ? v : "-");
+	free(v);
+	berth_container_info_release(&info);
+	EXPECT(unit_prop_is(main_name, "ActiveState", "active"), "unit not active");
+	EXPECT(unit_prop_is(main_name, "Restart", "no"), "Restart= must stay the core's");
+	EXPECT(unit_prop_is(main_name, "MemoryMax", "67108864"), "MemoryMax");
+	EXPECT(unit_prop_is(main_name, "MemoryLow", "33554432"), "MemoryLow");
+	EXPECT(unit_prop_is(main_name, "MemorySwapMax", "67108864"), "MemorySwapMax = swap only");
+	EXPECT(cgroup_limit(main_name) == 64 * MB, "memory.limit_in_bytes %lld",
+	       cgroup_limit(main_name));
+	v = unit_prop(main_name, "ExecStart");
+	EXPECT(v && strstr(v, "--setenv=FOO=bar") && strstr(v, "--hostname=bthost") &&
+		       strstr(v, "--register=yes") && strstr(v, "--keep-unit"),
+	       "ExecStart %s", v ? v : "-");
+	free(v);
+	EXPECT(drv->start(inst, main_name, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
+	       "second start: %d %s", err.code, err.message);
+	case_end("start: transient unit running systemd-nspawn, machine registered, limits in "
+		 "the unit and its cgroup, START event, second start CONFLICT");
+}
+
+static void case_update_live(void)
+{
+	berth_update up;
+	berth_error err;
+
+	case_begin();
+	memset(&up, 0, sizeof(up));
+	up.size = sizeof(up);
+	up.mask = BERTH_UPDATE_RESOURCES;
+	up.resources.memory = 96 * MB;
+	up.resources.memory_reservation = 48 * MB;
+	up.resources.memory_swap = -1;
+	up.previous.memory = 64 * MB;
+	up.running = true;
+	EXPECT(drv->update(inst, main_name, &up, 0, &err) == 0, "update: %s", err.message);
+	EXPECT(cgroup_limit(main_name) == 96 * MB, "memory.limit_in_bytes %lld",
+	       cgroup_limit(main_name));
+	EXPECT(unit_prop_is(main_name, "MemoryMax", "100663296"), "MemoryMax");
+	EXPECT(unit_prop_is(main_name, "MemoryLow", "50331648"), "MemoryLow");
+	EXPECT(unit_prop_is(main_name, "MemorySwapMax", "infinity"), "MemorySwapMax");
+	{
+		berth_container_info info;
+
+		EXPECT(info_of(main_name, &info) == 0 && info.resources.memory == 96 * MB &&
+			       info.resources.memory_swap == -1, "stored limits");
+		berth_container_info_release(&info);
+	}
+	case_end("update of a running machine: SetUnitProperties, visible in its cgroup");
+}
+
+static void case_kill(void)
+{
+	berth_container_info info;
+	berth_error err;
+	int code;
+
+	case_begin();
+	drain();
+	EXPECT(drv->kill(inst, main_name, SIGUSR1, 0, &err) == 0, "kill: %s", err.message);
+	code = expect_event(BERTH_EV_EXIT, main_name, "exit");
+	EXPECT(code == 7, "exit code %d, want 7 (the payload's USR1 trap)", code);
+	EXPECT(info_of(main_name, &info) == 0, "inspect");
+	EXPECT(info.state == BERTH_RS_EXITED && info.exit_code == 7 && !info.oom_killed &&
+		       info.pid == 0 && info.finished_ns >= info.started_ns,
+	       "state %d exit %d", info.state, info.exit_code);
+	berth_container_info_release(&info);
+	EXPECT(drv->kill(inst, main_name, SIGTERM, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
+	       "kill of an exited machine: %d %s", err.code, err.message);
+	EXPECT(drv->kill(inst, "bt-unknown", SIGTERM, 0, &err) < 0 &&
+		       err.code == BERTH_E_NOT_FOUND, "kill unknown: %d", err.code);
+	case_end("kill(SIGUSR1) reaches the machine's init: EXIT 7, EXITED; then CONFLICT");
+}
+
+static void case_restart_kill_all(void)
+{
+	berth_update up;
+	berth_error err;
+	int code;
+
+	case_begin();
+	drain();
+	memset(&up, 0, sizeof(up));
+	up.size = sizeof(up);
+	up.mask = BERTH_UPDATE_RESOURCES;
+	up.resources.memory = 80 * MB;
+	EXPECT(drv->update(inst, main_name, &up, 0, &err) == 0, "stopped update: %s", err.message);
+	EXPECT(drv->start(inst, main_name, 0, &err) == 0, "start again: %s", err.message);
+	expect_event(BERTH_EV_START, main_name, "start");
+	EXPECT(state_of(main_name) == BERTH_RS_RUNNING, "not running");
+	EXPECT(cgroup_limit(main_name) == 80 * MB, "stored limit not applied: %lld",
+	       cgroup_limit(main_name));
+	EXPECT(drv->kill(inst, main_name, SIGKILL, BERTH_KILL_ALL, &err) == 0, "kill all: %s",
+	       err.message);
+	code = expect_event(BERTH_EV_EXIT, main_name, "exit");
+	EXPECT(code == 137, "exit code %d, want 137", code);
+	EXPECT(state_of(main_name) == BERTH_RS_EXITED, "not exited");
+	case_end("update of a stopped machine applies at the next start; kill(ALL, SIGKILL) "
+		 "-> EXIT 137");
+}
+
+static void case_own_exit_and_tar(void)
+{
+	static const char *const cmd[] = { "/bin/sh", "-c", "exit 5", NULL };
+	berth_container_info info;
+	berth_container_spec spec;
+	berth_error err;
+	char *id;
+	int code;
+
+	case_begin();
+	drain();
+	make_spec(&spec, "10000000-0000-4000-8000-000000000003", "bt-tar", cmd);
+	spec.image = "localhost/busybox-tar:latest"; /* images_dir/busybox-tar.tar */
+	id = create(&spec, &err);
+	EXPECT(id != NULL, "create from the tar: %s", err.message);
+	free(id);
+	EXPECT(path_exists(machines_dir, "bt-tar", "/bin/busybox"), "tar not unpacked");
+	EXPECT(drv->start(inst, "bt-tar", 0, &err) == 0, "start: %s", err.message);
+	code = expect_event(BERTH_EV_EXIT, "bt-tar", "exit");
+	EXPECT(code == 5, "exit code %d", code);
+	EXPECT(info_of("bt-tar", &info) == 0 && info.state == BERTH_RS_EXITED &&
+		       info.exit_code == 5, "inspect: state %d code %d", info.state, info.exit_code);
+	berth_container_info_release(&info);
+	EXPECT(unit_prop_is("bt-tar", "ExecMainStatus", "5"), "ExecMainStatus");
+	case_end("a machine from a tar image that exits by itself: EXIT 5, EXITED 5");
+}
+
+static int list_cb(void *ud, const berth_container_info *info)
+{
+	int *count = ud;
+
+	if (info->berth_id && strncmp(info->berth_id, "10000000-", 9) == 0 && info->native_id)
+		(*count)++;
+	return 0;
+}
+
+static void case_list_reopen(void)
+{
+	berth_container_info info = { .size = sizeof(info) };
+	berth_error err;
+	void *again;
+	int count = 0;
+
+	case_begin();
+	EXPECT(drv->list(inst, list_cb, &count, 0, &err) == 0, "list: %s", err.message);
+	EXPECT(count == 2, "listed %d of ours, want 2", count);
+	/* another instance on the same state dir: what a restarted berthd sees */
+	again = open_real(&err);
+	EXPECT(again != NULL, "re-open: %s", err.message);
+	if (again) {
+		count = 0;
+		EXPECT(drv->list(again, list_cb, &count, 0, &err) == 0, "list: %s", err.message);
+		EXPECT(count == 2, "after re-open: %d", count);
+		EXPECT(drv->inspect(again, "bt-tar", &info, &err) == 0 &&
+			       info.state == BERTH_RS_EXITED && info.exit_code == 5 &&
+			       info.berth_id &&
+			       strcmp(info.berth_id, "10000000-0000-4000-8000-000000000003") == 0,
+		       "inspect after re-open");
+		berth_container_info_release(&info);
+		drv->close(again);
+	}
+	EXPECT(drv->inspect(inst, "bt-unknown", &info, &err) < 0 && err.code == BERTH_E_NOT_FOUND,
+	       "inspect unknown: %d", err.code);
+	case_end("list reports every record with its berth id, also from a new instance");
+}
+
+static void case_remove(void)
+{
+	struct testhost_record *r;
+	berth_error err;
+
+	case_begin();
+	drain();
+	EXPECT(drv->start(inst, main_name, 0, &err) == 0, "start: %s", err.message);
+	expect_event(BERTH_EV_START, main_name, "start");
+	EXPECT(drv->remove(inst, main_name, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
+	       "remove running without force: %d %s", err.code, err.message);
+	EXPECT(state_of(main_name) == BERTH_RS_RUNNING, "not running after a refused remove");
+	EXPECT(drv->remove(inst, main_name, BERTH_REMOVE_FORCE, &err) == 0, "force remove: %s",
+	       err.message);
+	EXPECT(state_of(main_name) == -1, "still inspectable");
+	EXPECT(!path_exists(machines_dir, main_name, ""), "root file system left");
+	EXPECT(!path_exists(state_dir, main_name, ".json"), "record left");
+	EXPECT(unit_prop_is(main_name, "LoadState", "not-found"), "unit left");
+	{
+		char *m = machine_prop(main_name, "State");
+
+		EXPECT(!m, "machine still registered: %s", m);
+		free(m);
+	}
+	r = testhost_wait_event(th, BERTH_EV_DESTROY, main_name, EVENT_WAIT_MS);
+	EXPECT(r != NULL, "no DESTROY event");
+	testhost_record_free(r);
+	EXPECT(drv->remove(inst, "bt-tar", 0, &err) == 0, "remove exited: %s", err.message);
+	EXPECT(drv->remove(inst, "bt-tar", 0, &err) < 0 && err.code == BERTH_E_NOT_FOUND,
+	       "remove again: %d", err.code);
+	case_end("remove: CONFLICT when running, force kills; unit, machine, rootfs, record gone; "
+		 "DESTROY; then NOT_FOUND");
+}
+
+#define N_PAR 4
+
+struct par {
+	char name[32];
+	int op; /* 0 start, 1 inspect until running, 2 remove with force */
+	int rc;
+	berth_error err;
+};
+
+static void *par_worker(void *arg)
+{
+	struct par *p = arg;
+
+	if (p->op == 0) {
+		p->rc = drv->start(inst, p->name, 0, &p->err);
+	} else if (p->op == 1) {
+		p->rc = state_of(p->name) == BERTH_RS_RUNNING ? 0 : -1;
+	} else {
+		p->rc = drv->remove(inst, p->name, BERTH_REMOVE_FORCE, &p->err);
+	}
+	return NULL;
+}
+
+static bool run_par(struct par *ps, int op)
+{
+	pthread_t t[N_PAR];
+	bool ok = true;
+
+	for (int i = 0; i < N_PAR; i++) {
+		ps[i].op = op;
+		ps[i].rc = -1;
+		berth_error_clear(&ps[i].err);
+		if (pthread_create(&t[i], NULL, par_worker, &ps[i]) != 0)
+			return false;
+	}
+	for (int i = 0; i < N_PAR; i++) {
+		pthread_join(t[i], NULL);
+		if (ps[i].rc != 0) {
+			diag("%s op %d: %s", ps[i].name, op, ps[i].err.message);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+static void case_concurrency(void)
+{
+	struct par ps[N_PAR];
+	berth_container_spec spec;
+	berth_error err;
+	char bid[64];
+	double t0;
+
+	case_begin();
+	drain();
+	for (int i = 0; i < N_PAR; i++) {
+		char *id;
+
+		memset(&ps[i], 0, sizeof(ps[i]));
+		snprintf(ps[i].name, sizeof(ps[i].name), "bt-par%d", i);
+		snprintf(bid, sizeof(bid), "10000000-0000-4000-8000-00000000010%d", i);
+		make_spec(&spec, bid, ps[i].name, loop_cmd);
+		id = create(&spec, &err);
+		EXPECT(id != NULL, "create %s: %s", ps[i].name, err.message);
+		free(id);
+	}
+	t0 = mono_ms();
+	EXPECT(run_par(ps, 0), "parallel starts failed");
+	printf("# measured: %d nspawn starts in parallel: %.0f ms\n", N_PAR, mono_ms() - t0);
+	EXPECT(run_par(ps, 1), "not all running (parallel inspect)");
+	for (int i = 0; i < N_PAR; i++) {
+		EXPECT(unit_prop_is(ps[i].name, "ActiveState", "active"), "%s", ps[i].name);
+		expect_event(BERTH_EV_START, ps[i].name, "start");
+	}
+	t0 = mono_ms();
+	EXPECT(run_par(ps, 2), "parallel forced removals failed");
+	printf("# measured: %d forced removals in parallel: %.0f ms\n", N_PAR, mono_ms() - t0);
+	for (int i = 0; i < N_PAR; i++) {
+		EXPECT(unit_prop_is(ps[i].name, "LoadState", "not-found"), "%s", ps[i].name);
+		EXPECT(!path_exists(machines_dir, ps[i].name, ""), "%s rootfs left", ps[i].name);
+	}
+	case_end("operations on different machines run in parallel (own bus connection each)");
+}
+
+static void case_bus_loss(void)
+{
+	struct testhost_record *r;
+	char *version = NULL;
+	const bool yes = true;
+	berth_error err;
+
+	case_begin();
+	drain();
+	EXPECT(run_peer("stop") == 0, "peer stop");
+	r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 10000);
+	EXPECT(r && !r->reachable, "no backend_status(false) on bus loss");
+	if (r)
+		diag("bus lost: %s", r->text ? r->text : "");
+	testhost_record_free(r);
+	EXPECT(drv->ping(inst, NULL, &err) < 0 && err.code == BERTH_E_UNAVAILABLE, "ping: %d",
+	       err.code);
+	EXPECT(run_peer("start") == 0, "peer start");
+	r = testhost_wait(th, TESTHOST_STATUS, reachable_is, &yes, 15000);
+	EXPECT(r, "no backend_status(true) after the bus came back");
+	testhost_record_free(r);
+	EXPECT(drv->ping(inst, &version, &err) == 0, "ping after: %s", err.message);
+	free(version);
+	case_end("bus loss: backend_status(false), UNAVAILABLE; reconnect: backend_status(true)");
+}
+
+int main(int argc, char **argv)
+{
+	const char *run = getenv("BERTH_TEST_RUN");
+	bool started_peer = false;
+	char envfile[512];
+	berth_error err;
+	int rc;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s path/to/nspawn.so\n", argv[0]);
+		return 2;
+	}
+	if (!run || !*run)
+		run = "/tmp/berth-test";
+	snprintf(peer, sizeof(peer), "%s/tests/integration/lib/systemd.sh", BERTH_TOP_SRCDIR);
+	snprintf(envfile, sizeof(envfile), "%s/systemd.env", run);
+	if (run_peer("status") != 0) {
+		started_peer = true;
+		rc = run_peer("start");
+		if (rc == 77) {
+			printf("# skipped: systemd, systemd-nspawn or dbus is not installed\n");
+			return 77;
+		}
+		if (rc != 0) {
+			printf("not ok - the systemd peer (%s start) did not start\n", peer);
+			return 1;
+		}
+	}
+	if (!read_env(envfile)) {
+		printf("not ok - %s lacks the peer's settings\n", envfile);
+		return 1;
+	}
+	snprintf(machines_dir, sizeof(machines_dir), "%s/nspawn-machines-%d", run, (int)getpid());
+	snprintf(state_dir, sizeof(state_dir), "%s/nspawn-state-%d", run, (int)getpid());
+	printf("# systemd at %s, images %s, machines %s\n", bus, images, machines_dir);
+
+	th = testhost_new("test:nspawn", NULL);
+	case_begin();
+	EXPECT(testhost_load(th, argv[1], &err) == 0, "load %s: %s", argv[1], err.message);
+	drv = testhost_backend_driver(th, "nspawn");
+	EXPECT(drv != NULL, "no driver \"nspawn\" registered");
+	if (!case_end("module loads and registers the nspawn driver")) {
+		testhost_free(th);
+		return 1;
+	}
+	case_settings();
+	case_down_at_open();
+	case_open();
+	if (inst) {
+		case_create();
+		case_create_refused();
+		case_start();
+		case_update_live();
+		case_kill();
+		case_restart_kill_all();
+		case_own_exit_and_tar();
+		case_list_reopen();
+		case_remove();
+		case_concurrency();
+		case_bus_loss();
+		cleanup_machines();
+		drv->close(inst);
+		inst = NULL;
+	}
+	cleanup_machines();
+	testhost_free(th);
+	{
+		char *rm[] = { "rm", "-rf", machines_dir, state_dir, NULL };
+
+		run_capture(rm, NULL);
+	}
+	if (started_peer)
+		run_peer("stop");
+	printf("# %d passed, %d failed\n", n_ok, n_fail);
+	return n_fail ? 1 : 0;
+}
