@@ -11,7 +11,6 @@
  *   docker_info.c        inspect JSON -> berth_container_info
  *   docker_names.c       Docker's container-name rule, image references
  *   docker_pull.c        pulling a missing image (progress stream)
- *   docker_jsonstream.c  incremental parser for newline-delimited JSON streams
  *   docker_events.c      the event thread (GET /events, reconnect with back-off)
  */
 #ifndef BERTH_DOCKER_H
@@ -26,6 +25,7 @@
 
 #include <berth/berth.h>
 
+#include "jsonutil.h"
 #include "unixhttp.h"
 
 #define DOCKER_MODULE "docker"
@@ -140,31 +140,9 @@ const char *docker_restart_name(int type);
 
 /* docker_info.c */
 int docker_info_from_json(json_object *root, berth_container_info *info, berth_error *err);
-/* RFC 3339 (with optional fraction and offset) -> ns since the epoch; Docker's zero time
- * "0001-01-01T00:00:00Z" and unparsable text -> 0. */
-int64_t docker_parse_time(const char *s);
-/* Small helpers over json-c, NULL-safe. */
-const char *docker_json_string(json_object *o, const char *key);
-json_object *docker_json_get(json_object *o, const char *key);
 
 /* docker_pull.c */
 int docker_pull(struct docker *d, const char *image, berth_error *err);
-
-/* docker_jsonstream.c */
-struct docker_jsonstream {
-	json_tokener *tok;
-	size_t pending;      /* bytes fed into the unfinished object */
-	size_t max_object;
-	bool skip_line;      /* after a syntax error: drop input up to the next newline */
-	int (*on_object)(void *userdata, json_object *obj); /* non-zero stops the stream */
-	void *userdata;
-};
-int docker_jsonstream_init(struct docker_jsonstream *s, size_t max_object,
-			   int (*on_object)(void *userdata, json_object *obj), void *userdata);
-void docker_jsonstream_release(struct docker_jsonstream *s);
-void docker_jsonstream_reset(struct docker_jsonstream *s);
-/* Returns 0, or -1 when an object exceeds max_object, or on_object's non-zero value. */
-int docker_jsonstream_feed(struct docker_jsonstream *s, const char *data, size_t len);
 
 /* docker_events.c */
 int docker_events_start(struct docker *d, berth_error *err);

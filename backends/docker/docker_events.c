@@ -3,7 +3,7 @@
  * Docker Engine backend: the event thread.
  *
  * One long-lived GET /events?filters={"type":["container"],"label":["berth.id"]} on a
- * connection of its own, parsed incrementally (docker_jsonstream.c) and reported
+ * connection of its own, parsed incrementally (jsonutil_stream.c) and reported
  * through host->backend_event(). When the stream ends or fails the thread reports
  * backend_status(false), backs off (100 ms doubling to 5 s), negotiates the API version
  * again (dockerd may have been upgraded), reconnects with since=<time of the last
@@ -51,7 +51,7 @@ int docker_event_type(const char *action)
 
 struct stream {
 	struct docker *d;
-	struct docker_jsonstream js;
+	struct jsonutil_stream js;
 	long status;
 	bool too_big;
 	char *body; /* an error answer's body; malloc()ed */
@@ -116,19 +116,19 @@ static int on_event(void *userdata, json_object *obj)
 {
 	struct stream *s = userdata;
 	struct docker *d = s->d;
-	json_object *actor = docker_json_get(obj, "Actor");
-	json_object *attrs = docker_json_get(actor, "Attributes");
-	const char *type = docker_json_string(obj, "Type");
-	const char *action = docker_json_string(obj, "Action");
-	const char *id = docker_json_string(actor, "ID");
-	const char *exit_code = docker_json_string(attrs, "exitCode");
-	json_object *tn = docker_json_get(obj, "timeNano");
+	json_object *actor = jsonutil_get(obj, "Actor");
+	json_object *attrs = jsonutil_get(actor, "Attributes");
+	const char *type = jsonutil_string(obj, "Type");
+	const char *action = jsonutil_string(obj, "Action");
+	const char *id = jsonutil_string(actor, "ID");
+	const char *exit_code = jsonutil_string(attrs, "exitCode");
+	json_object *tn = jsonutil_get(obj, "timeNano");
 	berth_event ev = { .size = sizeof(ev) };
 
 	if (!action)
-		action = docker_json_string(obj, "status"); /* before API 1.22 */
+		action = jsonutil_string(obj, "status"); /* before API 1.22 */
 	if (!id)
-		id = docker_json_string(obj, "id");
+		id = jsonutil_string(obj, "id");
 	if ((type && strcmp(type, "container") != 0) || !id)
 		return 0;
 	ev.type = docker_event_type(action);
@@ -136,7 +136,7 @@ static int on_event(void *userdata, json_object *obj)
 		return 0;
 	ev.time_ns = tn ? json_object_get_int64(tn) : 0;
 	if (!ev.time_ns) {
-		json_object *t = docker_json_get(obj, "time");
+		json_object *t = jsonutil_get(obj, "time");
 
 		ev.time_ns = t ? json_object_get_int64(t) * 1000000000 : 0;
 	}
@@ -155,11 +155,11 @@ static int on_event(void *userdata, json_object *obj)
 	}
 
 	ev.native_id = id;
-	ev.berth_id = docker_json_string(attrs, BERTH_LABEL_ID);
+	ev.berth_id = jsonutil_string(attrs, BERTH_LABEL_ID);
 	if (ev.type == BERTH_EV_EXIT && exit_code)
 		ev.exit_code = atoi(exit_code);
 	if (ev.type == BERTH_EV_RENAME)
-		ev.name = docker_json_string(attrs, "name");
+		ev.name = jsonutil_string(attrs, "name");
 	d->host->backend_event(d->handle, &ev);
 	return 0;
 }
@@ -178,7 +178,7 @@ static bool on_data(void *userdata, const char *data, size_t len)
 	struct stream *s = userdata;
 
 	if (s->status == 200) {
-		if (docker_jsonstream_feed(&s->js, data, len) < 0) {
+		if (jsonutil_stream_feed(&s->js, data, len) < 0) {
 			s->too_big = true;
 			return false;
 		}
@@ -215,7 +215,7 @@ static bool run_stream(struct docker *d, int64_t since_ns, char *why, size_t why
 	minor = d->api_minor;
 	pthread_mutex_unlock(&d->lock);
 	filters = unixhttp_escape("{\"type\":[\"container\"],\"label\":[\"" BERTH_LABEL_ID "\"]}");
-	if (!filters || docker_jsonstream_init(&s.js, EVENTS_MAX_OBJECT, on_event, &s) < 0) {
+	if (!filters || jsonutil_stream_init(&s.js, EVENTS_MAX_OBJECT, on_event, &s) < 0) {
 		free(filters);
 		snprintf(why, why_len, "Docker event stream: out of memory");
 		return false;
@@ -228,7 +228,7 @@ static bool run_stream(struct docker *d, int64_t since_ns, char *why, size_t why
 		n = asprintf(&target, "/v1.%d/events?filters=%s", minor, filters);
 	free(filters);
 	if (n < 0) {
-		docker_jsonstream_release(&s.js);
+		jsonutil_stream_release(&s.js);
 		snprintf(why, why_len, "Docker event stream: out of memory");
 		return false;
 	}
@@ -256,7 +256,7 @@ static bool run_stream(struct docker *d, int64_t since_ns, char *why, size_t why
 		snprintf(why, why_len, "Docker engine at %s ended the event stream", d->socket);
 	}
 	unixhttp_response_release(&resp);
-	docker_jsonstream_release(&s.js);
+	jsonutil_stream_release(&s.js);
 	free(s.body);
 	free(target);
 	return s.status == 200;
