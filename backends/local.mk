@@ -2,3 +2,4 @@
 include $(srcdir)/backends/common/local.mk
 include $(srcdir)/backends/docker/local.mk
 include $(srcdir)/backends/containerd/local.mk
+include $(srcdir)/backends/podman/local.mk
