@@ -268,7 +268,9 @@ static bool run_stream(struct podman *p, int64_t since_ns, char *why, size_t why
 static void *event_thread(void *arg)
 {
 	struct podman *p = arg;
-	int64_t connected_ns = 0;
+	/* every stream asks for since=: podman 4.3 starts tailing its events file a moment
+	 * after it has answered, and events of that moment would be lost without it */
+	int64_t connected_ns = now_ns();
 	int backoff = BACKOFF_MIN_MS;
 
 	while (!atomic_load(&p->stop)) {
@@ -281,7 +283,8 @@ static void *event_thread(void *arg)
 		if (podman_probe(p, podman_timeout_ms(p), &e) < 0) {
 			report_down(p, e.message);
 		} else {
-			/* since= only on a reconnect; the first stream starts now */
+			/* the first stream from when watch() began, later ones from the last
+			 * event (or, without one, from when the previous stream began) */
 			since = p->last_event_ns ? p->last_event_ns - SINCE_MARGIN_NS
 						 : connected_ns;
 			started = now_ns();
