@@ -5,4 +5,5 @@ include $(srcdir)/tests/unit/config.mk
 include $(srcdir)/tests/unit/core.mk
 include $(srcdir)/tests/unit/ctl.mk
 include $(srcdir)/tests/unit/unixhttp.mk
+include $(srcdir)/tests/unit/podman.mk
 endif
