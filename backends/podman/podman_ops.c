@@ -270,11 +270,11 @@ int podman_op_update(void *instance, const char *id, const berth_update *update,
 				       update->mask);
 	if (!(update->mask & BERTH_UPDATE_RESOURCES))
 		return 0;
+	if (!podman_has_update(p))
+		return berth_error_set(err, BERTH_E_UNSUPPORTED,
+				       "Podman before 4.3 cannot change the limits of a "
+				       "container; recreate it with the new limits");
 	if (update->running) {
-		if (!podman_has_update(p))
-			return berth_error_set(err, BERTH_E_UNSUPPORTED,
-					       "Podman before 4.3 cannot change the limits of a "
-					       "running container");
 		if (apply_limits(p, id, &update->resources, err) < 0)
 			return -1;
 	} else {
