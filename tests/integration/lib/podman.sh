@@ -115,7 +115,9 @@ start() {
 	rm -f "$SOCK" "$PIDFILE"
 	write_config
 	echo "---- $(date '+%F %T') starting podman system service ----" >>"$LOG"
-	podman system service --time=0 "unix://$SOCK" >>"$LOG" 2>&1 </dev/null &
+	# in $D: conmon 2.1 leaves an empty `oom` marker file in the service's working
+	# directory when the memory cgroup kills a container
+	(cd "$D" && exec podman system service --time=0 "unix://$SOCK") >>"$LOG" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid" >"$PIDFILE"
 	i=0
