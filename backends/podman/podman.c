@@ -5,7 +5,6 @@
  * ping. The operations are in podman_ops.c, the event thread in podman_events.c.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,11 +102,8 @@ static void podman_free(struct podman *p)
 {
 	if (!p)
 		return;
+	restevents_release(&p->events);
 	unixhttp_free(p->http);
-	if (p->wake[0] >= 0)
-		close(p->wake[0]);
-	if (p->wake[1] >= 0)
-		close(p->wake[1]);
 	podman_limits_free(p);
 	pthread_mutex_destroy(&p->lock);
 	free(p->version);
@@ -128,16 +124,14 @@ static int podman_open(const berth_host *host, const berth_settings *settings,
 		return berth_error_set(err, BERTH_E_NOMEM, "out of memory");
 	p->host = host;
 	p->handle = handle;
-	p->wake[0] = p->wake[1] = -1;
+	p->events.wake[0] = p->events.wake[1] = -1;
 	pthread_mutex_init(&p->lock, NULL);
-	atomic_init(&p->stop, false);
-	atomic_init(&p->reachable, false);
 	if (read_settings(p, settings, err) < 0) {
 		podman_free(p);
 		return -1;
 	}
 	p->http = unixhttp_new(p->socket, PODMAN_POOL_MAX);
-	if (!p->http || pipe2(p->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+	if (!p->http || podman_events_init(p) < 0) {
 		podman_free(p);
 		return berth_error_set(err, BERTH_E_NOMEM, "cannot set up the Podman client: %s",
 				       strerror(errno));
@@ -151,7 +145,7 @@ static int podman_open(const berth_host *host, const berth_settings *settings,
 		podman_log(p, BERTH_LOG_WARNING, "%s", e.message);
 		host->backend_status(handle, false, e.message);
 	} else {
-		atomic_store(&p->reachable, true);
+		atomic_store(&p->events.reachable, true);
 	}
 	*instance = p;
 	return 0;

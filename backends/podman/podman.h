@@ -13,7 +13,7 @@
  *   podman_info.c    inspect JSON -> berth_container_info
  *   podman_limits.c  the limits berth asked for, per container, re-applied after a start
  *                    (podman 4.3 neither stores an update nor keeps it across a restart)
- *   podman_events.c  the event thread (GET /libpod/events, reconnect with back-off)
+ *   podman_events.c  the event stream (GET /libpod/events) on backends/common/restevents
  */
 #ifndef BERTH_PODMAN_H
 #define BERTH_PODMAN_H
@@ -28,6 +28,7 @@
 #include <berth/berth.h>
 
 #include "jsonutil.h"
+#include "restevents.h"
 #include "unixhttp.h"
 
 #define PODMAN_MODULE "podman"
@@ -42,8 +43,6 @@
 #define PODMAN_DEFAULT_TIMEOUT_S 30
 #define PODMAN_DEFAULT_STOP_GRACE_S 10
 #define PODMAN_POOL_MAX 2
-#define PODMAN_EVENTS_SEEN 256
-#define PODMAN_EVENTS_KEY_MAX 96
 #define PODMAN_OPEN_PROBE_MS 5000
 
 /* A container's limits as berth last set them (podman_limits.c). */
@@ -72,18 +71,7 @@ struct podman {
 	int major, minor;    /* of version, under lock */
 	struct podman_limits *limits; /* under lock */
 
-	/* event thread */
-	pthread_t thread;
-	bool thread_running;
-	int wake[2];
-	atomic_bool stop;
-	atomic_bool reachable;
-	int64_t last_event_ns;
-	struct podman_seen {
-		int64_t time_ns;
-		char key[PODMAN_EVENTS_KEY_MAX];
-	} seen[PODMAN_EVENTS_SEEN];
-	size_t seen_next;
+	struct restevents events; /* the event thread (podman_events.c) */
 };
 
 /* podman.c */
@@ -141,6 +129,8 @@ void podman_limits_free(struct podman *p);
 int podman_pull(struct podman *p, const char *image, berth_error *err);
 
 /* podman_events.c */
+/* Sets up p->events (the self-pipe; the thread starts with podman_events_start). */
+int podman_events_init(struct podman *p);
 int podman_events_start(struct podman *p, berth_error *err);
 void podman_events_stop(struct podman *p);
 /* Event statuses -> enum berth_event_type, 0 for those we do not report. */

@@ -10,6 +10,6 @@ tests_unit_test_podman_SOURCES = tests/unit/test_podman.c tests/unit/unit_main.h
 tests_unit_test_podman_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/backends/common \
 	-I$(top_srcdir)/backends/podman
 tests_unit_test_podman_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(JSONC_CFLAGS)
-tests_unit_test_podman_LDADD = backends/common/libunixhttp.la backends/common/libjsonutil.la \
+tests_unit_test_podman_LDADD = backends/common/librestevents.la backends/common/libunixhttp.la backends/common/libjsonutil.la \
 	$(CUNIT_LIBS) $(JSONC_LIBS) -lpthread
 endif
