@@ -172,7 +172,7 @@ static bool run_stream(struct restevents *r, int64_t since_ns, char *why, size_t
 			snprintf(why, why_len, "%s at %s sent an event larger than %u bytes",
 				 r->runtime, r->socket, EVENTS_MAX_OBJECT);
 		else if (s.status == 200)
-			snprintf(why, why_len, "%s event stream from %s broke: %s", r->runtime,
+			snprintf(why, why_len, "%s at %s: the event stream broke: %s", r->runtime,
 				 r->socket, uerr.text);
 		else
 			snprintf(why, why_len, "%s at %s is unreachable: %s", r->runtime, r->socket,

@@ -144,6 +144,20 @@ static int apply_limits(struct podman *p, const char *id, const berth_resources 
 	return ret;
 }
 
+/* A command that ends at once leaves nothing to update: not worth a warning. */
+static bool still_running(struct podman *p, const char *id)
+{
+	berth_container_info info = { .size = sizeof(info) };
+	berth_error e;
+	bool yes;
+
+	if (podman_op_inspect(p, id, &info, &e) < 0)
+		return true;
+	yes = info.state == BERTH_RS_RUNNING || info.state == BERTH_RS_PAUSED;
+	berth_container_info_release(&info);
+	return yes;
+}
+
 int podman_op_start(void *instance, const char *id, unsigned flags, berth_error *err)
 {
 	struct podman *p = instance;
@@ -156,7 +170,7 @@ int podman_op_start(void *instance, const char *id, unsigned flags, berth_error 
 	/* podman 4.3 built the cgroup from the create-time limits: berth's updates again */
 	if (podman_limits_get(p, id, &r) && podman_has_update(p)) {
 		berth_error_clear(&e);
-		if (apply_limits(p, id, &r, &e) < 0 && e.code != BERTH_E_CONFLICT)
+		if (apply_limits(p, id, &r, &e) < 0 && still_running(p, id))
 			podman_log(p, BERTH_LOG_WARNING,
 				   "container %s started with its create-time memory limits: "
 				   "applying the updated ones failed: %s", id, e.message);
