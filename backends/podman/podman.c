@@ -130,6 +130,12 @@ static int podman_open(const berth_host *host, const berth_settings *settings,
 		podman_free(p);
 		return -1;
 	}
+	if (podman_limits_open(p, BERTH_HAS_FIELD(host, berth_host, state_dir) ? host->state_dir
+									    : NULL,
+			       err) < 0) {
+		podman_free(p);
+		return -1;
+	}
 	p->http = unixhttp_new(p->socket, PODMAN_POOL_MAX);
 	if (!p->http || podman_events_init(p) < 0) {
 		podman_free(p);

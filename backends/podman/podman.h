@@ -70,6 +70,7 @@ struct podman {
 	char *api_version;   /* libpod API version it reports, "4.3.1"; under lock */
 	int major, minor;    /* of version, under lock */
 	struct podman_limits *limits; /* under lock */
+	char *limits_file;   /* where the table is kept, or NULL (podman_limits.c) */
 
 	struct restevents events; /* the event thread (podman_events.c) */
 };
@@ -118,8 +119,11 @@ json_object *podman_spec_resources_body(const berth_resources *r, berth_error *e
 int podman_info_from_json(json_object *root, berth_container_info *info, berth_error *err);
 
 /* podman_limits.c */
-/* Records the limits berth set for a container (replacing earlier ones). */
-int podman_limits_set(struct podman *p, const char *id, const berth_resources *r);
+/* Reads the table kept in state_dir (may be NULL: memory only). */
+int podman_limits_open(struct podman *p, const char *state_dir, berth_error *err);
+/* Records the limits berth set for a container (replacing earlier ones) and saves. */
+int podman_limits_set(struct podman *p, const char *id, const berth_resources *r,
+		      berth_error *err);
 /* Copies the recorded limits; false when there are none. */
 bool podman_limits_get(struct podman *p, const char *id, berth_resources *out);
 void podman_limits_forget(struct podman *p, const char *id);

@@ -299,9 +299,7 @@ int podman_op_update(void *instance, const char *id, const berth_update *update,
 			return -1;
 		json_object_put(body);
 	}
-	if (podman_limits_set(p, id, &update->resources) < 0)
-		return berth_error_set(err, BERTH_E_NOMEM, "out of memory");
-	return 0;
+	return podman_limits_set(p, id, &update->resources, err);
 }
 
 /* DELETE answers 200 with [{"Id": ..., "Err": ...}]: an item's Err is a failure too. */

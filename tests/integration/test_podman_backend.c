@@ -482,9 +482,11 @@ out:
 	case_end("open() succeeds with podman down: backend_status(false), ops UNAVAILABLE");
 }
 
+static char settings[1024];
+
 static void case_open(void)
 {
-	char settings[1024], *version = NULL;
+	char *version = NULL;
 	berth_error err;
 	uint64_t caps, want = BERTH_CAP_RENAME | BERTH_CAP_LIVE_UPDATE | BERTH_CAP_PAUSE |
 			      BERTH_CAP_LABELS | BERTH_CAP_EVENTS | BERTH_CAP_PULL;
@@ -911,6 +913,35 @@ out:
 	case_end("a container over its memory limit: EXIT 137, OOMKilled as podman reports it");
 }
 
+static void case_limits_after_reopen(void)
+{
+	berth_container_info info = { .size = sizeof(info) };
+	berth_error err;
+
+	case_begin();
+	drain();
+	EXPECT(drv->stop(inst, main_id, SIGTERM, 5, 0, &err) == 0, "stop: %s", err.message);
+	expect_event(BERTH_EV_EXIT, main_id, "exit");
+	/* berthd restarts: a new instance reads the table from the state directory */
+	drv->close(inst);
+	drain();
+	inst = open_instance(settings, &err);
+	EXPECT(inst != NULL, "open again: %s", err.message);
+	if (!inst) {
+		case_end("updated limits survive a new instance (berthd restart)");
+		return;
+	}
+	EXPECT(drv->watch(inst, &err) == 0, "watch: %s", err.message);
+	EXPECT(drv->inspect(inst, main_id, &info, &err) == 0 && info.resources.memory == 48 * MB,
+	       "inspect after reopen: memory %lld", (long long)info.resources.memory);
+	berth_container_info_release(&info);
+	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
+	EXPECT(limits_are(main_id, 48 * MB, UNLIMITED, 96 * MB), "limits after reopen + start");
+	expect_event(BERTH_EV_START, main_id, "start");
+	drain();
+	case_end("updated limits survive a new instance (berthd restart): kept in the state dir");
+}
+
 static int list_cb(void *ud, const berth_container_info *info)
 {
 	int *found = ud;
@@ -1105,18 +1136,33 @@ int main(int argc, char **argv)
 			case_pause();
 			case_rename();
 			case_update();
-			case_list();
+			case_limits_after_reopen();
+			if (inst)
+				case_list();
 		}
-		case_oom();
-		case_not_found();
-		if (main_id[0]) {
+		if (inst) {
+			case_oom();
+			case_not_found();
+		}
+		if (main_id[0] && inst) {
 			case_podman_restart();
 			case_remove();
 		}
-		drv->close(inst);
+		if (inst)
+			drv->close(inst);
 	}
 	cleanup_containers();
 	testhost_free(th);
+	{
+		char file[512], *p;
+
+		/* the module keeps its table in the test host's state dir, /tmp */
+		snprintf(file, sizeof(file), "/tmp/podman-limits-%s.json", sock);
+		for (p = file + strlen("/tmp/podman-limits-"); *p; p++)
+			if (*p == '/')
+				*p = '_';
+		unlink(file);
+	}
 	if (mnt_dir[0])
 		rmdir(mnt_dir);
 	if (started_peer)

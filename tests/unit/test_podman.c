@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 
@@ -377,11 +378,11 @@ static void test_limits(void)
 
 	pthread_mutex_init(&p.lock, NULL);
 	CU_ASSERT_FALSE(podman_limits_get(&p, "x", &out));
-	CU_ASSERT_EQUAL(podman_limits_set(&p, "x", &a), 0);
-	CU_ASSERT_EQUAL(podman_limits_set(&p, "y", &b), 0);
+	CU_ASSERT_EQUAL(podman_limits_set(&p, "x", &a, NULL), 0);
+	CU_ASSERT_EQUAL(podman_limits_set(&p, "y", &b, NULL), 0);
 	CU_ASSERT_TRUE(podman_limits_get(&p, "x", &out));
 	CU_ASSERT_EQUAL(out.memory_swap, 3);
-	CU_ASSERT_EQUAL(podman_limits_set(&p, "x", &b), 0);
+	CU_ASSERT_EQUAL(podman_limits_set(&p, "x", &b, NULL), 0);
 	CU_ASSERT_TRUE(podman_limits_get(&p, "x", &out));
 	CU_ASSERT_EQUAL(out.memory, 4);
 	podman_limits_forget(&p, "x");
@@ -390,6 +391,38 @@ static void test_limits(void)
 	podman_limits_free(&p);
 	CU_ASSERT_PTR_NULL(p.limits);
 	pthread_mutex_destroy(&p.lock);
+}
+
+/* The table survives a restart of berthd: kept in the state directory. */
+static void test_limits_kept(void)
+{
+	char dir[] = "/tmp/berth-test-podman-limits-XXXXXX", path[256];
+	struct podman p = { .socket = "/run/podman/podman.sock" }, q = { .socket = p.socket };
+	berth_resources a = { 64 << 20, 32 << 20, -1 }, out = { 0 };
+	berth_error err;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_mutex_init(&q.lock, NULL);
+	CU_ASSERT_EQUAL(podman_limits_open(&p, dir, &err), 0);
+	CU_ASSERT_EQUAL(podman_limits_set(&p, "abc", &a, &err), 0);
+	CU_ASSERT_EQUAL(podman_limits_set(&p, "def", &a, &err), 0);
+	podman_limits_forget(&p, "def");
+	snprintf(path, sizeof(path), "%s/podman-limits-_run_podman_podman.sock.json", dir);
+	CU_ASSERT_EQUAL(access(path, F_OK), 0);
+	podman_limits_free(&p);
+	CU_ASSERT_EQUAL(podman_limits_open(&q, dir, &err), 0);
+	CU_ASSERT_TRUE(podman_limits_get(&q, "abc", &out));
+	CU_ASSERT_EQUAL(out.memory, 64 << 20);
+	CU_ASSERT_EQUAL(out.memory_reservation, 32 << 20);
+	CU_ASSERT_EQUAL(out.memory_swap, -1);
+	CU_ASSERT_FALSE(podman_limits_get(&q, "def", &out));
+	podman_limits_forget(&q, "abc");
+	podman_limits_free(&q);
+	unlink(path);
+	rmdir(dir);
+	pthread_mutex_destroy(&p.lock);
+	pthread_mutex_destroy(&q.lock);
 }
 
 int main(void)
@@ -407,6 +440,7 @@ int main(void)
 		{ "inspect states", test_info_states },
 		{ "event types", test_event_types },
 		{ "limits table", test_limits },
+		{ "limits kept in the state dir", test_limits_kept },
 	};
 
 	return unit_run("podman", NULL, NULL, tests, N(tests));

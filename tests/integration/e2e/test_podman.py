@@ -4,7 +4,8 @@
 rename, update of the memory limits, remove, an unknown container), the answers, the twin
 events and the effect in podman (checked with the podman CLI on the service's store and the
 cgroup files, never through berthd); restart policies, which berth's restart manager
-enforces on podman; the podman service stopped (commands answer 503) and started again.
+enforces on podman; berthd killed with SIGKILL and started again (containers and updated
+limits kept); the podman service stopped (commands answer 503) and started again.
 
 The private podman service is lib/podman.sh's: started here when it does not run, and
 stopped at the end when it was started here."""
@@ -330,6 +331,24 @@ class PodmanRestartPolicyTest(PodmanCase):
 
 
 class PodmanFaultTest(PodmanCase):
+
+    def test_kill9_keeps_containers_and_updated_limits(self):
+        cid = self.running(config={"resources": {"memory": "100m", "memorySwap": "200m"}})
+        native = self.pm.by_berth_id(cid)["Id"]
+        self.assertStatus(self.ccmd("update", cid, {"resources": {"memory": "150m"}}), 204,
+                          "update")
+        self.assertEqual(cgroup(native, "memory.limit_in_bytes"), 150 * MIB)
+        self.agent.kill9()
+        pid = self.pm.by_berth_id(cid)["State"]["Pid"]
+        self.assertEqual(self.pm.status(cid), "running", "the container died with berthd")
+        type(self).start_agent()
+        self.assertEqual(self.pm.by_berth_id(cid)["State"]["Pid"], pid)
+        # the restarted berthd still knows the updated limit: a stop and start keep it
+        self.assertStatus(self.ccmd("stop", cid), 204, "stop after the restart")
+        self.assertStatus(self.ccmd("start", cid), 204, "start")
+        self.assertTrue(self.pm.wait_status(cid, "running"))
+        self.assertEqual(cgroup(native, "memory.limit_in_bytes"), 150 * MIB)
+        self.assertEqual(cgroup(native, "memory.memsw.limit_in_bytes"), 200 * MIB)
 
     def test_podman_restart_503_then_works(self):
         cid = self.running()
