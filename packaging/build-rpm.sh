@@ -4,7 +4,7 @@
 # build-rpm.sh OUTDIR [TARBALL]: builds berth's RPMs with `rpmbuild -ta` from the
 # `make dist` tarball (which carries packaging/rpm/berth.spec with the right version):
 # berth, berth-transport-mqtt, berth-transport-amqp, berth-backend-docker,
-# berth-backend-containerd, berth-backend-nspawn, berth-devel.
+# berth-backend-containerd, berth-backend-podman, berth-backend-nspawn, berth-devel.
 # The .rpm files land in OUTDIR; rpmbuild's tree is a temporary directory.
 #
 # TARBALL: a berth-VERSION.tar.gz; without it the script configures a temporary build

@@ -19,6 +19,7 @@ EXTRA_DIST += \
 	packaging/debian/berth-backend-docker.install \
 	packaging/debian/berth-backend-containerd.install \
 	packaging/debian/berth-backend-nspawn.install \
+	packaging/debian/berth-backend-podman.install \
 	packaging/debian/berth-dev.install \
 	packaging/debian/berth-transport-amqp.install \
 	packaging/debian/berth-transport-mqtt.install \

@@ -44,7 +44,7 @@ TARBALL=()
 [ "$(id -u)" = 0 ] || { echo "test-packages.sh: run as root (apt-get install/purge)" >&2; exit 1; }
 
 PKGS=(berth berth-transport-mqtt berth-transport-amqp berth-backend-docker berth-backend-containerd
-	berth-backend-nspawn berth-dev)
+	berth-backend-podman berth-backend-nspawn berth-dev)
 APT=(apt-get -y -q -o DPkg::Lock::Timeout=600)
 DROPIN=/etc/berth/conf.d/99-pkgtest.conf
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/berth-pkgtest.XXXXXX")
@@ -157,7 +157,7 @@ done
 UNIT=$(dpkg -L berth | grep '/systemd/system/berthd.service$' | head -n 1)
 [ -n "$UNIT" ] && [ -f "$UNIT" ] || die "berthd.service is not installed"
 MODULEDIR=$(pkg-config --variable=moduledir berth-module)
-for m in mqtt amqp docker nspawn; do
+for m in mqtt amqp docker containerd podman nspawn; do
 	[ -f "$MODULEDIR/$m.so" ] || fail "$MODULEDIR/$m.so is not installed"
 done
 dpkg-query -W -f='${Conffiles}\n' berth | grep -q ' /etc/berth/berth.conf ' ||

@@ -5,7 +5,6 @@
  * ping. The operations are in docker_ops.c, the event thread in docker_events.c.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,11 +108,8 @@ static void docker_free(struct docker *d)
 {
 	if (!d)
 		return;
+	restevents_release(&d->events);
 	unixhttp_free(d->http);
-	if (d->wake[0] >= 0)
-		close(d->wake[0]);
-	if (d->wake[1] >= 0)
-		close(d->wake[1]);
 	pthread_mutex_destroy(&d->lock);
 	free(d->engine_version);
 	free(d->socket);
@@ -130,16 +126,14 @@ static int docker_open(const berth_host *host, const berth_settings *settings,
 		return berth_error_set(err, BERTH_E_NOMEM, "out of memory");
 	d->host = host;
 	d->handle = handle;
-	d->wake[0] = d->wake[1] = -1;
+	d->events.wake[0] = d->events.wake[1] = -1;
 	pthread_mutex_init(&d->lock, NULL);
-	atomic_init(&d->stop, false);
-	atomic_init(&d->reachable, false);
 	if (read_settings(d, settings, err) < 0) {
 		docker_free(d);
 		return -1;
 	}
 	d->http = unixhttp_new(d->socket, DOCKER_POOL_MAX);
-	if (!d->http || pipe2(d->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+	if (!d->http || docker_events_init(d) < 0) {
 		docker_free(d);
 		return berth_error_set(err, BERTH_E_NOMEM, "cannot set up the Docker client: %s",
 				       strerror(errno));
@@ -153,7 +147,7 @@ static int docker_open(const berth_host *host, const berth_settings *settings,
 		docker_log(d, BERTH_LOG_WARNING, "%s", e.message);
 		host->backend_status(handle, false, e.message);
 	} else {
-		atomic_store(&d->reachable, true);
+		atomic_store(&d->events.reachable, true);
 	}
 	*instance = d;
 	return 0;

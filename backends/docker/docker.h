@@ -11,8 +11,7 @@
  *   docker_info.c        inspect JSON -> berth_container_info
  *   docker_names.c       Docker's container-name rule, image references
  *   docker_pull.c        pulling a missing image (progress stream)
- *   docker_jsonstream.c  incremental parser for newline-delimited JSON streams
- *   docker_events.c      the event thread (GET /events, reconnect with back-off)
+ *   docker_events.c      the event stream (GET /events) on backends/common/restevents
  */
 #ifndef BERTH_DOCKER_H
 #define BERTH_DOCKER_H
@@ -26,6 +25,8 @@
 
 #include <berth/berth.h>
 
+#include "jsonutil.h"
+#include "restevents.h"
 #include "unixhttp.h"
 
 #define DOCKER_MODULE "docker"
@@ -40,8 +41,6 @@
 #define DOCKER_DEFAULT_TIMEOUT_S 30
 #define DOCKER_DEFAULT_STOP_GRACE_S 10
 #define DOCKER_POOL_MAX 2 /* idle keep-alive connections kept (one fd each) */
-#define DOCKER_EVENTS_SEEN 256
-#define DOCKER_EVENTS_KEY_MAX 96
 #define DOCKER_OPEN_PROBE_MS 5000 /* open() asks dockerd at most this long */
 
 struct docker {
@@ -63,18 +62,7 @@ struct docker {
 	int logged_minor;     /* the version last reported in the log */
 	char *engine_version; /* "20.10.24+dfsg1", under lock; malloc()ed */
 
-	/* event thread */
-	pthread_t thread;
-	bool thread_running;
-	int wake[2];             /* self-pipe: close() writes, the thread polls */
-	atomic_bool stop;
-	atomic_bool reachable;   /* last state reported through backend_status */
-	int64_t last_event_ns;   /* event thread only: newest event delivered */
-	struct docker_seen {
-		int64_t time_ns;
-		char key[DOCKER_EVENTS_KEY_MAX]; /* "<id>/<action>" */
-	} seen[DOCKER_EVENTS_SEEN];      /* the last events delivered, for reconnects */
-	size_t seen_next;
+	struct restevents events; /* the event thread (docker_events.c) */
 };
 
 /* docker.c */
@@ -140,33 +128,13 @@ const char *docker_restart_name(int type);
 
 /* docker_info.c */
 int docker_info_from_json(json_object *root, berth_container_info *info, berth_error *err);
-/* RFC 3339 (with optional fraction and offset) -> ns since the epoch; Docker's zero time
- * "0001-01-01T00:00:00Z" and unparsable text -> 0. */
-int64_t docker_parse_time(const char *s);
-/* Small helpers over json-c, NULL-safe. */
-const char *docker_json_string(json_object *o, const char *key);
-json_object *docker_json_get(json_object *o, const char *key);
 
 /* docker_pull.c */
 int docker_pull(struct docker *d, const char *image, berth_error *err);
 
-/* docker_jsonstream.c */
-struct docker_jsonstream {
-	json_tokener *tok;
-	size_t pending;      /* bytes fed into the unfinished object */
-	size_t max_object;
-	bool skip_line;      /* after a syntax error: drop input up to the next newline */
-	int (*on_object)(void *userdata, json_object *obj); /* non-zero stops the stream */
-	void *userdata;
-};
-int docker_jsonstream_init(struct docker_jsonstream *s, size_t max_object,
-			   int (*on_object)(void *userdata, json_object *obj), void *userdata);
-void docker_jsonstream_release(struct docker_jsonstream *s);
-void docker_jsonstream_reset(struct docker_jsonstream *s);
-/* Returns 0, or -1 when an object exceeds max_object, or on_object's non-zero value. */
-int docker_jsonstream_feed(struct docker_jsonstream *s, const char *data, size_t len);
-
 /* docker_events.c */
+/* Sets up d->events (the self-pipe; the thread starts with docker_events_start). */
+int docker_events_init(struct docker *d);
 int docker_events_start(struct docker *d, berth_error *err);
 void docker_events_stop(struct docker *d);
 /* Event actions -> enum berth_event_type, 0 for actions we do not report. */

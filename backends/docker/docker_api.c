@@ -143,9 +143,9 @@ int docker_negotiate_within(struct docker *d, long timeout_ms, berth_error *err)
 		goto out;
 	}
 	root = json_tokener_parse(resp.body);
-	version = docker_json_string(root, "Version");
-	api = docker_json_string(root, "ApiVersion");
-	min_api = docker_json_string(root, "MinAPIVersion");
+	version = jsonutil_string(root, "Version");
+	api = jsonutil_string(root, "ApiVersion");
+	min_api = jsonutil_string(root, "MinAPIVersion");
 	server_max = docker_parse_api_minor(api);
 	server_min = min_api ? docker_parse_api_minor(min_api) : 0;
 	if (server_max < 0 || server_min < 0) {

@@ -107,7 +107,7 @@ int docker_op_create(void *instance, const berth_container_spec *spec, unsigned 
 		goto out;
 	}
 	root = json_tokener_parse(resp.body);
-	id = docker_json_string(root, "Id");
+	id = jsonutil_string(root, "Id");
 	if (!id || !*id) {
 		berth_error_set(err, BERTH_E_RUNTIME, "Docker created %s but sent no Id", name);
 		goto out;
@@ -359,7 +359,7 @@ int docker_op_list(void *instance, berth_list_cb cb, void *userdata, unsigned fl
 	}
 	n = json_object_array_length(root);
 	for (size_t i = 0; i < n; i++) {
-		const char *id = docker_json_string(json_object_array_get_idx(root, i), "Id");
+		const char *id = jsonutil_string(json_object_array_get_idx(root, i), "Id");
 		berth_container_info info = { .size = sizeof(info) };
 		berth_error e;
 

@@ -17,7 +17,7 @@
 #define PULL_MAX_ERROR_BODY (64u << 10)
 
 struct pull {
-	struct docker_jsonstream js;
+	struct jsonutil_stream js;
 	long status;
 	bool stream_failed; /* an object exceeded PULL_MAX_OBJECT */
 	char *error;        /* first error reported in the stream; malloc()ed */
@@ -33,9 +33,9 @@ static int on_object(void *userdata, json_object *obj)
 
 	if (p->error)
 		return 0;
-	msg = docker_json_string(docker_json_get(obj, "errorDetail"), "message");
+	msg = jsonutil_string(jsonutil_get(obj, "errorDetail"), "message");
 	if (!msg)
-		msg = docker_json_string(obj, "error");
+		msg = jsonutil_string(obj, "error");
 	if (msg) {
 		p->error = strdup(msg);
 		if (!p->error)
@@ -56,7 +56,7 @@ static bool on_data(void *userdata, const char *data, size_t len)
 	struct pull *p = userdata;
 
 	if (p->status == 200) {
-		if (docker_jsonstream_feed(&p->js, data, len) < 0) {
+		if (jsonutil_stream_feed(&p->js, data, len) < 0) {
 			p->stream_failed = true;
 			return false;
 		}
@@ -100,7 +100,7 @@ int docker_pull(struct docker *d, const char *image, berth_error *err)
 	if (docker_ref_parse(image, &ref) < 0)
 		return berth_error_set(err, BERTH_E_INVALID, "\"%s\" is not an image reference",
 				       image);
-	if (docker_jsonstream_init(&p.js, PULL_MAX_OBJECT, on_object, &p) < 0) {
+	if (jsonutil_stream_init(&p.js, PULL_MAX_OBJECT, on_object, &p) < 0) {
 		docker_ref_release(&ref);
 		return berth_error_set(err, BERTH_E_NOMEM, "out of memory");
 	}
@@ -150,7 +150,7 @@ out:
 	free(tag);
 	free(p.error);
 	free(p.body);
-	docker_jsonstream_release(&p.js);
+	jsonutil_stream_release(&p.js);
 	docker_ref_release(&ref);
 	return ret;
 }

@@ -10,11 +10,11 @@ backends_docker_docker_la_SOURCES = \
 	backends/docker/docker_info.c \
 	backends/docker/docker_names.c \
 	backends/docker/docker_pull.c \
-	backends/docker/docker_jsonstream.c \
 	backends/docker/docker_events.c
 backends_docker_docker_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/backends/common
 backends_docker_docker_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 backends_docker_docker_la_LDFLAGS = $(BERTH_MODULE_FLAGS)
-backends_docker_docker_la_LIBADD = backends/common/libunixhttp.la $(JSONC_LIBS)
+backends_docker_docker_la_LIBADD = backends/common/librestevents.la \
+	backends/common/libunixhttp.la backends/common/libjsonutil.la $(JSONC_LIBS)
 endif
 EXTRA_DIST += backends/docker/README.md

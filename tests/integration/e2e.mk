@@ -18,7 +18,8 @@ EXTRA_DIST += \
 	tests/integration/e2e/test_amqp.py \
 	tests/integration/e2e/test_amqp_rabbitmq.py \
 	tests/integration/e2e/test_containerd.py \
-	tests/integration/e2e/test_nspawn.py
+	tests/integration/e2e/test_nspawn.py \
+	tests/integration/e2e/test_podman.py
 
 check-integration: all $(check_PROGRAMS)
 	bash $(srcdir)/tests/integration/run.sh $(abs_top_builddir) $(INTEGRATION_FILTER)

@@ -6,4 +6,5 @@ include $(srcdir)/tests/unit/core.mk
 include $(srcdir)/tests/unit/ctl.mk
 include $(srcdir)/tests/unit/unixhttp.mk
 include $(srcdir)/tests/unit/nspawn.mk
+include $(srcdir)/tests/unit/podman.mk
 endif

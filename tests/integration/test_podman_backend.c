@@ -1,0 +1,1172 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Integration test of the Podman backend module against a real (private) podman service.
+ *
+ *   ./tests/integration/test_podman_backend BUILD/modules/podman.so
+ *
+ * Starts tests/integration/lib/podman.sh when no private service runs under
+ * $BERTH_TEST_RUN and stops it at the end when it started it (77 = skipped when podman
+ * or runc are not installed). Prints one "ok - ..." / "not ok - ..." line per case and
+ * exits 0 only when every case passed.
+ *
+ * What the module does is checked independently: through the podman CLI on the same
+ * store (`podman inspect`: labels, names, stored spec, state), through /proc (the
+ * container's process) and the cgroup v1 memory files (limits). Every container it
+ * creates is removed at the end with the CLI, also after failures.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include <berth/berth.h>
+
+#include "testhost.h"
+
+#ifndef BERTH_TOP_SRCDIR
+#define BERTH_TOP_SRCDIR "."
+#endif
+
+#define MB (1024LL * 1024LL)
+#define EVENT_WAIT_MS 15000
+#define UNLIMITED 9223372036854771712LL /* cgroup v1 "no limit" on 4 KiB pages */
+
+extern char **environ;
+
+static char peer[512];
+static char sock[256], image[128];
+static int n_ok, n_fail;
+static bool case_failed;
+
+static struct testhost *th;
+static const berth_backend_driver *drv;
+static void *inst;
+
+static char *created[64];
+static size_t n_created;
+/* ---- reporting ------------------------------------------------------------------------ */
+
+static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("#   ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+#define EXPECT(cond, ...)                                                                   \
+	do {                                                                                \
+		if (!(cond)) {                                                              \
+			case_failed = true;                                                 \
+			diag("%s:%d: expected %s", __FILE__, __LINE__, #cond);              \
+			diag(__VA_ARGS__);                                                  \
+		}                                                                           \
+	} while (0)
+
+static void case_begin(void)
+{
+	case_failed = false;
+}
+
+static bool case_end(const char *name)
+{
+	if (case_failed)
+		n_fail++;
+	else
+		n_ok++;
+	printf("%s - %s\n", case_failed ? "not ok" : "ok", name);
+	fflush(stdout);
+	return !case_failed;
+}
+
+static double mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* ---- independent checks: podman CLI, /proc, cgroups ------------------------------------------- */
+
+/* Runs argv, returns its exit status (-1 if it could not run); *out gets its stdout
+ * (malloc()ed, NUL-terminated) when out is non-NULL. */
+static int run_capture(char *const argv[], char **out)
+{
+	posix_spawn_file_actions_t fa;
+	int pfd[2], status;
+	size_t len = 0;
+	char *buf = NULL;
+	pid_t pid;
+
+	if (out)
+		*out = NULL;
+	/* close-on-exec: a daemon the command leaves behind must not hold the pipe open */
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(pfd[1]);
+	for (;;) {
+		char chunk[4096];
+		ssize_t n = read(pfd[0], chunk, sizeof(chunk));
+		char *p;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		p = realloc(buf, len + (size_t)n + 1);
+		if (!p)
+			break;
+		buf = p;
+		memcpy(buf + len, chunk, (size_t)n);
+		len += (size_t)n;
+		buf[len] = '\0';
+	}
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (out)
+		*out = buf ? buf : strdup("");
+	else
+		free(buf);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* podman ARGS... (CONTAINERS_CONF/CONTAINERS_STORAGE_CONF from the peer's env file). */
+static int podman(char **out, const char *a1, const char *a2, const char *a3, const char *a4)
+{
+	char *argv[] = { "podman", (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL };
+
+	return run_capture(argv, out);
+}
+
+/* `podman inspect ID`'s only element, or NULL when the container is gone. */
+static json_object *pm_info(const char *id)
+{
+	json_object *arr = NULL, *o = NULL;
+	char *out = NULL;
+
+	if (podman(&out, "container", "inspect", id, NULL) == 0)
+		arr = json_tokener_parse(out);
+	free(out);
+	if (arr && json_object_is_type(arr, json_type_array) && json_object_array_length(arr))
+		o = json_object_get(json_object_array_get_idx(arr, 0));
+	json_object_put(arr);
+	return o;
+}
+
+static json_object *jpath(json_object *o, const char *path)
+{
+	char key[128];
+
+	while (o && *path) {
+		const char *dot = strchr(path, '.');
+		size_t n = dot ? (size_t)(dot - path) : strlen(path);
+
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		if (!json_object_object_get_ex(o, key, &o))
+			return NULL;
+		path += n + (dot ? 1 : 0);
+	}
+	return o;
+}
+
+static const char *jstr(json_object *o, const char *path)
+{
+	json_object *v = jpath(o, path);
+
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+}
+
+static int64_t jint(json_object *o, const char *path)
+{
+	json_object *v = jpath(o, path);
+
+	return v ? json_object_get_int64(v) : INT64_MIN;
+}
+
+static const char *label_of(json_object *info, const char *key)
+{
+	json_object *labels = jpath(info, "Config.Labels"), *v;
+
+	if (!labels || !json_object_object_get_ex(labels, key, &v))
+		return "";
+	return json_object_get_string(v);
+}
+
+static const char *pm_status(const char *id, int *pid)
+{
+	static char status[32];
+	json_object *o = pm_info(id);
+
+	snprintf(status, sizeof(status), "%s", o ? jstr(o, "State.Status") : "");
+	if (pid)
+		*pid = o ? (int)jint(o, "State.Pid") : 0;
+	json_object_put(o);
+	return status;
+}
+
+static long long cgroup_value(const char *id, const char *file)
+{
+	char path[512];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/memory/libpod_parent/libpod-%s/%s", id, file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static bool limits_are(const char *id, long long mem, long long soft, long long memsw)
+{
+	long long m = cgroup_value(id, "memory.limit_in_bytes");
+	long long s = cgroup_value(id, "memory.soft_limit_in_bytes");
+	long long w = cgroup_value(id, "memory.memsw.limit_in_bytes");
+
+	if (m == mem && s == soft && w == memsw)
+		return true;
+	diag("cgroup of %.12s: memory %lld soft %lld memsw %lld; want %lld %lld %lld", id, m, s,
+	     w, mem, soft, memsw);
+	return false;
+}
+
+static bool proc_alive(int pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	return pid > 0 && access(path, F_OK) == 0;
+}
+
+static int run_peer(const char *arg)
+{
+	char *argv[] = { "/bin/sh", peer, (char *)arg, NULL };
+
+	return run_capture(argv, NULL);
+}
+
+/* Reads `export NAME=value` lines of the peer's env file; exports CONTAINERS_* so that
+ * the podman CLI sees the service's store. */
+static bool read_env(const char *path)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char *eq = strchr(line, '=');
+		const char *name = line + 7;
+
+		if (strncmp(line, "export ", 7) != 0 || !eq)
+			continue;
+		*eq = '\0';
+		eq[1 + strcspn(eq + 1, "\n")] = '\0';
+		if (strcmp(name, "BERTH_TEST_PODMAN_SOCK") == 0)
+			snprintf(sock, sizeof(sock), "%s", eq + 1);
+		else if (strcmp(name, "BERTH_TEST_PODMAN_IMAGE") == 0)
+			snprintf(image, sizeof(image), "%s", eq + 1);
+		else if (strncmp(name, "CONTAINERS_", 11) == 0)
+			setenv(name, eq + 1, 1);
+	}
+	fclose(f);
+	return sock[0] && image[0] && getenv("CONTAINERS_CONF");
+}
+
+/* ---- module helpers ------------------------------------------------------------------- */
+
+static const char *const loop_cmd[] = {
+	"/bin/sh", "-c",
+	"echo hello-berth; trap 'exit 3' TERM; trap 'exit 7' USR1; "
+	"while :; do sleep 1 & wait; done",
+	NULL
+};
+
+static void make_spec(berth_container_spec *spec, const char *berth_id, const char *name,
+		      const char *const *cmd)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->size = sizeof(*spec);
+	spec->berth_id = berth_id;
+	spec->name = name;
+	spec->image = image;
+	spec->cmd = cmd;
+	spec->network_mode = "bridge";
+	spec->owner = "test:podman";
+}
+
+static void track(const char *id)
+{
+	if (id && n_created < sizeof(created) / sizeof(created[0]))
+		created[n_created++] = strdup(id);
+}
+
+static char *create(const berth_container_spec *spec, unsigned flags, berth_error *err)
+{
+	char *id = NULL;
+
+	berth_error_clear(err);
+	if (drv->create(inst, spec, flags, &id, err) < 0)
+		return NULL;
+	track(id);
+	return id;
+}
+
+static void cleanup_containers(void)
+{
+	for (size_t i = 0; i < n_created; i++) {
+		podman(NULL, "rm", "-f", "-t0", created[i]);
+		free(created[i]);
+	}
+	n_created = 0;
+}
+
+static void uuid(char *buf, size_t len, int n)
+{
+	snprintf(buf, len, "%08x-0000-4000-8000-%012d", (unsigned)getpid(), n);
+}
+
+static int state_of(const char *id)
+{
+	berth_container_info info = { .size = sizeof(info) };
+	berth_error err;
+	int st;
+
+	if (drv->inspect(inst, id, &info, &err) < 0)
+		return -1;
+	st = info.state;
+	berth_container_info_release(&info);
+	return st;
+}
+
+/* Waits for an event; returns its exit code, or -1 when none came. */
+static int expect_event(int type, const char *id, const char *what)
+{
+	struct testhost_record *r = testhost_wait_event(th, type, id, EVENT_WAIT_MS);
+	int code = -1;
+
+	EXPECT(r != NULL, "no %s event for %s", what, id);
+	if (r) {
+		code = r->exit_code;
+		testhost_record_free(r);
+	}
+	return code;
+}
+
+static void drain(void)
+{
+	struct testhost_record *r;
+
+	while ((r = testhost_wait(th, TESTHOST_EVENT, NULL, NULL, 0)))
+		testhost_record_free(r);
+	while ((r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 0)))
+		testhost_record_free(r);
+}
+
+static void *open_instance(const char *settings_text, berth_error *err)
+{
+	const berth_settings *s;
+	void *i = NULL;
+
+	s = testhost_settings(th, "podman", settings_text, drv->options, err);
+	if (!s)
+		return NULL;
+	if (drv->open(testhost_host(th), s, testhost_backend_handle(th), &i, err) < 0)
+		return NULL;
+	return i;
+}
+
+/* ---- cases ---------------------------------------------------------------------------- */
+
+static void case_settings(void)
+{
+	static const struct {
+		const char *text, *key;
+	} bad[] = {
+		{ "timeout = 0;", "timeout" },
+		{ "socket = \"tcp://localhost:1234\";", "socket" },
+		{ "socket = \"relative.sock\";", "socket" },
+		{ "stop_grace = -1;", "stop_grace" },
+		{ "bridge_network = \"bad name\";", "bridge_network" },
+	};
+	berth_error err;
+	void *i;
+
+	case_begin();
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		i = open_instance(bad[k].text, &err);
+		EXPECT(!i && err.code == BERTH_E_INVALID && strstr(err.message, bad[k].key),
+		       "%s: %s", bad[k].text, i ? "accepted" : err.message);
+		if (i)
+			drv->close(i);
+	}
+	i = open_instance("color = \"blue\";", &err);
+	EXPECT(!i && strstr(err.message, "color"), "unknown key: %s", i ? "accepted" : err.message);
+	case_end("settings are validated in open() and name the key");
+}
+
+static void case_down_at_open(void)
+{
+	struct testhost_record *r;
+	berth_container_spec spec;
+	char settings[512], missing[256], *id = NULL;
+	berth_error err;
+	double t0;
+	void *i;
+
+	case_begin();
+	drain();
+	snprintf(missing, sizeof(missing), "/tmp/berth-test-no-podman-%d.sock", (int)getpid());
+	snprintf(settings, sizeof(settings), "socket = \"unix://%s\"; timeout = 2;", missing);
+	i = open_instance(settings, &err);
+	EXPECT(i != NULL, "open with podman down failed: %s", err.message);
+	if (!i)
+		goto out;
+	r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 1000);
+	EXPECT(r && !r->reachable, "no backend_status(false) from open()");
+	if (r) {
+		EXPECT(r->text && strstr(r->text, missing), "status text: %s", r->text);
+		testhost_record_free(r);
+	}
+	EXPECT(drv->watch(i, &err) == 0, "watch: %s", err.message);
+	make_spec(&spec, "00000000-0000-4000-8000-000000000000", "never", loop_cmd);
+	EXPECT(drv->create(i, &spec, 0, &id, &err) < 0 && err.code == BERTH_E_UNAVAILABLE,
+	       "create with podman down: code %d", err.code);
+	free(id);
+	EXPECT(strstr(err.message, missing) && strstr(err.message, "unreachable"), "message: %s",
+	       err.message);
+	diag("create while down: %s", err.message);
+	EXPECT(drv->ping(i, NULL, &err) < 0 && err.code == BERTH_E_UNAVAILABLE, "ping: %d",
+	       err.code);
+	usleep(300 * 1000);
+	t0 = mono_us();
+	drv->close(i);
+	EXPECT(mono_us() - t0 < 500e3, "close() took %.0f us", mono_us() - t0);
+out:
+	drain();
+	case_end("open() succeeds with podman down: backend_status(false), ops UNAVAILABLE");
+}
+
+static char settings[1024];
+
+static void case_open(void)
+{
+	char *version = NULL;
+	berth_error err;
+	uint64_t caps, want = BERTH_CAP_RENAME | BERTH_CAP_LIVE_UPDATE | BERTH_CAP_PAUSE |
+			      BERTH_CAP_LABELS | BERTH_CAP_EVENTS | BERTH_CAP_PULL;
+
+	case_begin();
+	snprintf(settings, sizeof(settings),
+		 "socket = \"unix://%s\"; timeout = 30; bridge_network = \"none\";", sock);
+	inst = open_instance(settings, &err);
+	EXPECT(inst != NULL, "open: %s", err.message);
+	if (!inst) {
+		case_end("open, ping, capabilities, watch");
+		return;
+	}
+	EXPECT(drv->ping(inst, &version, &err) == 0 && version &&
+		       strncmp(version, "podman 4.", 9) == 0 && strstr(version, "(API 4."),
+	       "ping: %s", version ? version : err.message);
+	diag("ping: %s", version ? version : "-");
+	free(version);
+	caps = drv->capabilities(inst);
+	EXPECT(caps == want, "capabilities 0x%llx, want 0x%llx (no RESTART_POLICY, no STOP_SIGNAL)",
+	       (unsigned long long)caps, (unsigned long long)want);
+	EXPECT(drv->watch(inst, &err) == 0, "watch: %s", err.message);
+	usleep(400 * 1000);
+	EXPECT(testhost_pending(th, TESTHOST_STATUS) == 0, "unexpected status records");
+	drain();
+	case_end("open, ping (podman 4.x), capabilities (live update, no restart policy), watch");
+}
+
+static char main_id[128], main_bid[64], main_name[96];
+static char mnt_dir[128];
+
+static void case_create(void)
+{
+	static const char *const env[] = { "FOO=bar", "EMPTY=", NULL };
+	static const char *const hosts[] = { "berth-peer:10.1.2.3", NULL };
+	berth_container_info info = { .size = sizeof(info) };
+	berth_container_spec spec;
+	struct testhost_record *r;
+	berth_mount m;
+	json_object *ci;
+	berth_error err;
+	char *id, *text;
+
+	case_begin();
+	drain();
+	uuid(main_bid, sizeof(main_bid), 1);
+	snprintf(main_name, sizeof(main_name), "pm-main-%d", (int)getpid());
+	snprintf(mnt_dir, sizeof(mnt_dir), "/tmp/berth-pm-mnt-%d", (int)getpid());
+	mkdir(mnt_dir, 0755);
+	make_spec(&spec, main_bid, main_name, loop_cmd);
+	spec.env = env;
+	spec.hostname = "berth-host";
+	spec.extra_hosts = hosts;
+	m = (berth_mount){ .source = mnt_dir, .destination = "/data", .propagation = "rprivate" };
+	spec.mounts = &m;
+	spec.n_mounts = 1;
+	spec.resources.memory = 64 * MB;
+	spec.resources.memory_reservation = 32 * MB;
+	spec.resources.memory_swap = 128 * MB;
+	id = create(&spec, 0, &err);
+	EXPECT(id != NULL, "create: %s", err.message);
+	if (!id)
+		goto out;
+	snprintf(main_id, sizeof(main_id), "%s", id);
+	EXPECT(strlen(id) == 64, "native id %s is not podman's 64-hex id", id);
+	r = testhost_wait_event(th, BERTH_EV_CREATE, id, EVENT_WAIT_MS);
+	EXPECT(r && r->berth_id && strcmp(r->berth_id, main_bid) == 0, "create event: %s",
+	       r ? r->berth_id : "none");
+	testhost_record_free(r);
+	ci = pm_info(id);
+	EXPECT(ci != NULL, "podman inspect %s failed", id);
+	if (ci) {
+		EXPECT(strcmp(label_of(ci, "berth.id"), main_bid) == 0, "berth.id label %s",
+		       label_of(ci, "berth.id"));
+		EXPECT(strcmp(label_of(ci, "berth.owner"), "test:podman") == 0,
+		       "berth.owner label %s", label_of(ci, "berth.owner"));
+		EXPECT(strcmp(jstr(ci, "Name"), main_name) == 0, "name %s", jstr(ci, "Name"));
+		EXPECT(strcmp(jstr(ci, "ImageName"), image) == 0, "image %s",
+		       jstr(ci, "ImageName"));
+		EXPECT(strcmp(jstr(ci, "Config.Hostname"), "berth-host") == 0, "hostname %s",
+		       jstr(ci, "Config.Hostname"));
+		text = (char *)json_object_to_json_string(jpath(ci, "Config.Env"));
+		EXPECT(strstr(text, "\"FOO=bar\"") && strstr(text, "\"EMPTY=\""), "env %s", text);
+		text = (char *)json_object_to_json_string(jpath(ci, "Config.Cmd"));
+		EXPECT(strstr(text, "hello-berth"), "cmd %s", text);
+		EXPECT(jint(ci, "HostConfig.Memory") == 64 * MB &&
+			       jint(ci, "HostConfig.MemoryReservation") == 32 * MB &&
+			       jint(ci, "HostConfig.MemorySwap") == 128 * MB,
+		       "memory %lld/%lld/%lld", (long long)jint(ci, "HostConfig.Memory"),
+		       (long long)jint(ci, "HostConfig.MemoryReservation"),
+		       (long long)jint(ci, "HostConfig.MemorySwap"));
+		text = (char *)json_object_to_json_string_ext(jpath(ci, "Mounts"),
+							      JSON_C_TO_STRING_NOSLASHESCAPE);
+		EXPECT(strstr(text, "\"/data\"") && strstr(text, mnt_dir) &&
+			       strstr(text, "\"rprivate\""),
+		       "mounts %s", text);
+		text = (char *)json_object_to_json_string(jpath(ci, "HostConfig.ExtraHosts"));
+		EXPECT(strstr(text, "berth-peer:10.1.2.3"), "extra hosts %s", text);
+		EXPECT(strcmp(jstr(ci, "HostConfig.NetworkMode"), "none") == 0,
+		       "network mode %s (bridge_network = \"none\")",
+		       jstr(ci, "HostConfig.NetworkMode"));
+		EXPECT(jint(ci, "Config.StopSignal") == SIGTERM ||
+			       strcmp(jstr(ci, "Config.StopSignal"), "SIGTERM") == 0 ||
+			       strcmp(jstr(ci, "Config.StopSignal"), "15") == 0,
+		       "stop signal %s", json_object_to_json_string(jpath(ci, "Config.StopSignal")));
+		json_object_put(ci);
+	}
+	EXPECT(drv->inspect(inst, id, &info, &err) == 0, "inspect: %s", err.message);
+	EXPECT(info.state == BERTH_RS_CREATED, "state %d", info.state);
+	EXPECT(info.name && strcmp(info.name, main_name) == 0, "name %s", info.name);
+	EXPECT(info.berth_id && strcmp(info.berth_id, main_bid) == 0, "berth id %s", info.berth_id);
+	EXPECT(info.owner && strcmp(info.owner, "test:podman") == 0, "owner %s", info.owner);
+	EXPECT(info.image && strcmp(info.image, image) == 0, "image %s", info.image);
+	EXPECT(info.resources.memory == 64 * MB && info.resources.memory_swap == 128 * MB &&
+		       info.resources.memory_reservation == 32 * MB,
+	       "resources %lld/%lld", (long long)info.resources.memory,
+	       (long long)info.resources.memory_swap);
+	EXPECT(info.created_ns > 0 && info.started_ns == 0, "times %lld %lld",
+	       (long long)info.created_ns, (long long)info.started_ns);
+	berth_container_info_release(&info);
+	free(id);
+	/* the same name again: podman says it is in use */
+	id = NULL;
+	spec.berth_id = "00000000-0000-4000-8000-000000000099";
+	EXPECT(drv->create(inst, &spec, 0, &id, &err) < 0 && err.code == BERTH_E_CONFLICT &&
+		       strstr(err.message, "in use"),
+	       "second create with the same name: code %d (%s)", err.code, err.message);
+	track(id);
+	free(id);
+out:
+	drain();
+	case_end("create: labels, name, image, env, hostname, mounts, hosts, limits; name "
+		 "in use is CONFLICT");
+}
+
+static void case_create_other(void)
+{
+	berth_container_spec spec;
+	char bid[64], *id = NULL;
+	berth_error err;
+	json_object *ci;
+
+	case_begin();
+	uuid(bid, sizeof(bid), 2);
+	make_spec(&spec, bid, "refused", loop_cmd);
+	spec.image = "localhost/no-such-image:1";
+	EXPECT(drv->create(inst, &spec, BERTH_CREATE_NO_PULL, &id, &err) < 0 &&
+		       err.code == BERTH_E_NOT_FOUND && strstr(err.message, "no-such-image"),
+	       "missing image, no pull: code %d (%s)", err.code, err.message);
+	track(id);
+	free(id);
+	id = NULL;
+	/* no registry is reachable: the pull fails and says why, in podman's words */
+	EXPECT(drv->create(inst, &spec, 0, &id, &err) < 0 && err.code != BERTH_E_NOT_FOUND &&
+		       strstr(err.message, "pull localhost/no-such-image:1"),
+	       "missing image, pull: code %d (%s)", err.code, err.message);
+	diag("pull: %s", err.message);
+	track(id);
+	free(id);
+	/* a berth name podman refuses: berth-<id> */
+	make_spec(&spec, bid, "_under", loop_cmd);
+	spec.network_mode = "host";
+	id = create(&spec, 0, &err);
+	EXPECT(id != NULL, "create _under: %s", err.message);
+	ci = id ? pm_info(id) : NULL;
+	if (ci) {
+		char want[96];
+
+		snprintf(want, sizeof(want), "berth-%s", bid);
+		EXPECT(strcmp(jstr(ci, "Name"), want) == 0, "name %s", jstr(ci, "Name"));
+		EXPECT(strcmp(jstr(ci, "HostConfig.NetworkMode"), "host") == 0, "network %s",
+		       jstr(ci, "HostConfig.NetworkMode"));
+		json_object_put(ci);
+	}
+	if (id) {
+		EXPECT(drv->remove(inst, id, 0, &err) == 0, "remove: %s", err.message);
+		EXPECT(pm_info(id) == NULL, "still there after remove");
+	}
+	free(id);
+	case_end("create: missing image NOT_FOUND without pull, pull failure in podman's words; "
+		 "a name podman refuses becomes berth-<id>; host network");
+}
+
+static void case_start(void)
+{
+	berth_container_info info = { .size = sizeof(info) };
+	berth_error err;
+	int pid = 0;
+
+	case_begin();
+	drain();
+	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
+	expect_event(BERTH_EV_START, main_id, "start");
+	EXPECT(strcmp(pm_status(main_id, &pid), "running") == 0, "podman status %s",
+	       pm_status(main_id, NULL));
+	EXPECT(proc_alive(pid), "pid %d not alive", pid);
+	EXPECT(limits_are(main_id, 64 * MB, 32 * MB, 128 * MB), "create-time limits");
+	EXPECT(drv->inspect(inst, main_id, &info, &err) == 0, "inspect: %s", err.message);
+	EXPECT(info.state == BERTH_RS_RUNNING && info.pid == pid && info.started_ns > 0,
+	       "state %d pid %d/%d", info.state, info.pid, pid);
+	berth_container_info_release(&info);
+	EXPECT(drv->start(inst, main_id, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
+	       "second start: code %d (%s)", err.code, err.message);
+	drain();
+	case_end("start: START event, running in podman, pid; starting again is CONFLICT");
+}
+
+static void case_kill(void)
+{
+	berth_container_info info = { .size = sizeof(info) };
+	berth_error err;
+	int code;
+
+	case_begin();
+	drain();
+	EXPECT(drv->kill(inst, main_id, SIGUSR1, BERTH_KILL_ALL, &err) < 0 &&
+		       err.code == BERTH_E_UNSUPPORTED,
+	       "kill all USR1: code %d", err.code);
+	EXPECT(drv->kill(inst, main_id, 0, 0, &err) < 0 && err.code == BERTH_E_INVALID,
+	       "signal 0: code %d", err.code);
+	EXPECT(drv->kill(inst, main_id, SIGUSR1, 0, &err) == 0, "kill USR1: %s", err.message);
+	code = expect_event(BERTH_EV_EXIT, main_id, "exit");
+	EXPECT(code == 7, "exit code %d, want 7", code);
+	EXPECT(strcmp(pm_status(main_id, NULL), "exited") == 0, "podman status %s",
+	       pm_status(main_id, NULL));
+	EXPECT(drv->inspect(inst, main_id, &info, &err) == 0 && info.state == BERTH_RS_EXITED &&
+		       info.exit_code == 7 && info.finished_ns > 0 && info.pid == 0,
+	       "inspect state %d exit %d", info.state, info.exit_code);
+	berth_container_info_release(&info);
+	EXPECT(drv->kill(inst, main_id, SIGTERM, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
+	       "kill exited: code %d (%s)", err.code, err.message);
+	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "restart: %s", err.message);
+	expect_event(BERTH_EV_START, main_id, "start");
+	usleep(200 * 1000);
+	EXPECT(drv->kill(inst, main_id, SIGKILL, BERTH_KILL_ALL, &err) == 0, "kill all KILL: %s",
+	       err.message);
+	code = expect_event(BERTH_EV_EXIT, main_id, "exit");
+	EXPECT(code == 137, "exit code %d, want 137", code);
+	drain();
+	case_end("kill: signal reaches the process (EXIT event with its code), exited is "
+		 "CONFLICT, KILL_ALL only with SIGKILL");
+}
+
+static void case_stop(void)
+{
+	berth_error err;
+	double t0;
+	int code;
+
+	case_begin();
+	drain();
+	EXPECT(drv->stop(inst, main_id, SIGTERM, 5, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
+	       "stop exited: code %d (%s)", err.code, err.message);
+	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
+	expect_event(BERTH_EV_START, main_id, "start");
+	usleep(200 * 1000);
+	EXPECT(drv->stop(inst, main_id, SIGUSR1, 5, 0, &err) < 0 &&
+		       err.code == BERTH_E_UNSUPPORTED,
+	       "stop with USR1: code %d", err.code);
+	t0 = mono_us();
+	EXPECT(drv->stop(inst, main_id, SIGTERM, 5, 0, &err) == 0, "stop: %s", err.message);
+	EXPECT(mono_us() - t0 < 4.5e6, "stop took %.0f ms (the TERM trap exits at once)",
+	       (mono_us() - t0) / 1e3);
+	code = expect_event(BERTH_EV_EXIT, main_id, "exit");
+	EXPECT(code == 3, "exit code %d, want 3 (TERM trap)", code);
+	EXPECT(strcmp(pm_status(main_id, NULL), "exited") == 0, "podman status %s",
+	       pm_status(main_id, NULL));
+	drain();
+	case_end("stop: native SIGTERM + timeout, exit 3 from the trap; other signals are the "
+		 "core's; stopping an exited container is CONFLICT");
+}
+
+static void case_pause(void)
+{
+	berth_error err;
+
+	case_begin();
+	drain();
+	EXPECT(drv->pause(inst, main_id, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
+	       "pause exited: code %d (%s)", err.code, err.message);
+	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
+	expect_event(BERTH_EV_START, main_id, "start");
+	EXPECT(drv->pause(inst, main_id, 0, &err) == 0, "pause: %s", err.message);
+	expect_event(BERTH_EV_PAUSE, main_id, "pause");
+	EXPECT(strcmp(pm_status(main_id, NULL), "paused") == 0, "podman status %s",
+	       pm_status(main_id, NULL));
+	EXPECT(state_of(main_id) == BERTH_RS_PAUSED, "state %d", state_of(main_id));
+	EXPECT(drv->pause(inst, main_id, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
+	       "second pause: code %d (%s)", err.code, err.message);
+	EXPECT(drv->resume(inst, main_id, 0, &err) == 0, "resume: %s", err.message);
+	expect_event(BERTH_EV_RESUME, main_id, "resume");
+	EXPECT(strcmp(pm_status(main_id, NULL), "running") == 0, "podman status %s",
+	       pm_status(main_id, NULL));
+	EXPECT(drv->resume(inst, main_id, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
+	       "second resume: code %d (%s)", err.code, err.message);
+	drain();
+	case_end("pause/resume: events, podman state, repeated is CONFLICT");
+}
+
+static void case_rename(void)
+{
+	struct testhost_record *r;
+	char newname[128];
+	berth_error err;
+	json_object *ci;
+
+	case_begin();
+	drain();
+	snprintf(newname, sizeof(newname), "%s-renamed", main_name);
+	EXPECT(drv->rename(inst, main_id, newname, 0, &err) == 0, "rename: %s", err.message);
+	r = testhost_wait_event(th, BERTH_EV_RENAME, main_id, EVENT_WAIT_MS);
+	EXPECT(r && r->name && strcmp(r->name, newname) == 0, "rename event name %s",
+	       r ? r->name : "none");
+	testhost_record_free(r);
+	ci = pm_info(main_id);
+	EXPECT(ci && strcmp(jstr(ci, "Name"), newname) == 0, "podman name %s",
+	       ci ? jstr(ci, "Name") : "");
+	json_object_put(ci);
+	EXPECT(drv->rename(inst, "no-such-container-x", "x1", 0, &err) < 0 &&
+		       err.code == BERTH_E_NOT_FOUND,
+	       "rename unknown: code %d (%s)", err.code, err.message);
+	snprintf(main_name, sizeof(main_name), "%.95s", newname);
+	drain();
+	case_end("rename: podman's name changes, RENAME event with the new name");
+}
+
+static void do_update(const char *id, berth_resources prev, berth_resources next, bool running,
+		      berth_error *err, int *rc)
+{
+	berth_update u = { .size = sizeof(u), .mask = BERTH_UPDATE_RESOURCES };
+
+	u.resources = next;
+	u.previous = prev;
+	u.running = running;
+	*rc = drv->update(inst, id, &u, 0, err);
+}
+
+static void case_update(void)
+{
+	berth_resources a = { 64 * MB, 32 * MB, 128 * MB }, b = { 96 * MB, 48 * MB, 192 * MB },
+			c = { 48 * MB, 0, 0 };
+	berth_container_info info = { .size = sizeof(info) };
+	berth_update ru = { .size = sizeof(ru), .mask = BERTH_UPDATE_RESTART, .running = true };
+	berth_error err;
+	int rc;
+
+	case_begin();
+	drain();
+	do_update(main_id, a, b, true, &err, &rc);
+	EXPECT(rc == 0, "update running: %s", err.message);
+	EXPECT(limits_are(main_id, 96 * MB, 48 * MB, 192 * MB), "live update");
+	EXPECT(drv->inspect(inst, main_id, &info, &err) == 0 && info.resources.memory == 96 * MB &&
+		       info.resources.memory_reservation == 48 * MB &&
+		       info.resources.memory_swap == 192 * MB,
+	       "inspect after update %lld/%lld/%lld", (long long)info.resources.memory,
+	       (long long)info.resources.memory_reservation, (long long)info.resources.memory_swap);
+	berth_container_info_release(&info);
+	/* podman 4.3 builds the next cgroup from the create-time limits: the backend re-applies */
+	EXPECT(drv->stop(inst, main_id, SIGTERM, 5, 0, &err) == 0, "stop: %s", err.message);
+	expect_event(BERTH_EV_EXIT, main_id, "exit");
+	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
+	EXPECT(limits_are(main_id, 96 * MB, 48 * MB, 192 * MB), "limits after a restart");
+	/* stopped: recorded, applied by the next start */
+	EXPECT(drv->stop(inst, main_id, SIGTERM, 5, 0, &err) == 0, "stop: %s", err.message);
+	do_update(main_id, b, c, false, &err, &rc);
+	EXPECT(rc == 0, "update stopped: %s", err.message);
+	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
+	EXPECT(limits_are(main_id, 48 * MB, UNLIMITED, 96 * MB),
+	       "limits of a stopped update after start (no reservation, swap twice memory)");
+	/* invalid: swap below memory */
+	do_update(main_id, c, (berth_resources){ 64 * MB, 0, 32 * MB }, true, &err, &rc);
+	EXPECT(rc < 0 && err.code == BERTH_E_INVALID, "swap < memory: code %d", err.code);
+	/* a restart-policy change is the core's: nothing reaches podman */
+	ru.restart.type = BERTH_RESTART_ALWAYS;
+	EXPECT(drv->update(inst, main_id, &ru, 0, &err) == 0, "restart update: %s", err.message);
+	do_update("no-such-container-x", a, b, true, &err, &rc);
+	EXPECT(rc < 0 && err.code == BERTH_E_NOT_FOUND, "update unknown: code %d (%s)", err.code,
+	       err.message);
+	drain();
+	case_end("update: live cgroup change, kept across stop/start (re-applied), a stopped "
+		 "container's update applies at start, inspect reports berth's limits");
+}
+
+static void case_oom(void)
+{
+	static const char *const hog[] = {
+		"/bin/sh", "-c", "x=0123456789abcdef; while :; do x=$x$x; done", NULL
+	};
+	berth_container_info info = { .size = sizeof(info) };
+	berth_container_spec spec;
+	char bid[64], *id;
+	berth_error err;
+	json_object *ci;
+	int code;
+
+	case_begin();
+	drain();
+	uuid(bid, sizeof(bid), 3);
+	make_spec(&spec, bid, "pm-oom", hog);
+	spec.resources.memory = 16 * MB;
+	spec.resources.memory_swap = 16 * MB;
+	id = create(&spec, 0, &err);
+	EXPECT(id != NULL, "create: %s", err.message);
+	if (!id)
+		goto out;
+	EXPECT(drv->start(inst, id, 0, &err) == 0, "start: %s", err.message);
+	code = expect_event(BERTH_EV_EXIT, id, "exit");
+	EXPECT(code == 137, "exit code %d, want 137 (killed)", code);
+	/* conmon 2.1 on this kind of host (cgroup v1, no systemd) does not see the OOM kill:
+	 * podman itself says OOMKilled false; berth must say what podman says */
+	ci = pm_info(id);
+	EXPECT(drv->inspect(inst, id, &info, &err) == 0 && ci &&
+		       info.oom_killed == json_object_get_boolean(jpath(ci, "State.OOMKilled")) &&
+		       info.state == BERTH_RS_EXITED && info.exit_code == 137,
+	       "inspect: oom_killed %d state %d exit %d", info.oom_killed, info.state,
+	       info.exit_code);
+	diag("podman's OOMKilled: %d", ci ? json_object_get_boolean(jpath(ci, "State.OOMKilled")) : -1);
+	json_object_put(ci);
+	berth_container_info_release(&info);
+	EXPECT(drv->remove(inst, id, 0, &err) == 0, "remove: %s", err.message);
+	free(id);
+out:
+	drain();
+	case_end("a container over its memory limit: EXIT 137, OOMKilled as podman reports it");
+}
+
+static void case_limits_after_reopen(void)
+{
+	berth_container_info info = { .size = sizeof(info) };
+	berth_error err;
+
+	case_begin();
+	drain();
+	EXPECT(drv->stop(inst, main_id, SIGTERM, 5, 0, &err) == 0, "stop: %s", err.message);
+	expect_event(BERTH_EV_EXIT, main_id, "exit");
+	/* berthd restarts: a new instance reads the table from the state directory */
+	drv->close(inst);
+	drain();
+	inst = open_instance(settings, &err);
+	EXPECT(inst != NULL, "open again: %s", err.message);
+	if (!inst) {
+		case_end("updated limits survive a new instance (berthd restart)");
+		return;
+	}
+	EXPECT(drv->watch(inst, &err) == 0, "watch: %s", err.message);
+	EXPECT(drv->inspect(inst, main_id, &info, &err) == 0 && info.resources.memory == 48 * MB,
+	       "inspect after reopen: memory %lld", (long long)info.resources.memory);
+	berth_container_info_release(&info);
+	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
+	EXPECT(limits_are(main_id, 48 * MB, UNLIMITED, 96 * MB), "limits after reopen + start");
+	expect_event(BERTH_EV_START, main_id, "start");
+	drain();
+	case_end("updated limits survive a new instance (berthd restart): kept in the state dir");
+}
+
+static int list_cb(void *ud, const berth_container_info *info)
+{
+	int *found = ud;
+
+	if (info->berth_id && strcmp(info->berth_id, main_bid) == 0 &&
+	    strcmp(info->native_id, main_id) == 0 && info->state == BERTH_RS_RUNNING)
+		found[0]++;
+	if (!info->berth_id)
+		found[1]++;
+	return 0;
+}
+
+static int list_stop_cb(void *ud, const berth_container_info *info)
+{
+	(void)info;
+	(*(int *)ud)++;
+	return 42;
+}
+
+static void case_list(void)
+{
+	char name[64], *out = NULL;
+	int found[2] = { 0, 0 }, calls = 0;
+	berth_error err;
+
+	case_begin();
+	snprintf(name, sizeof(name), "pm-unlabelled-%d", (int)getpid());
+	{
+		char *argv[] = { "podman", "create", "--name", name, image, "true", NULL };
+
+		EXPECT(run_capture(argv, &out) == 0, "podman create %s", name);
+		if (out) {
+			out[strcspn(out, "\n")] = '\0';
+			track(out);
+		}
+		free(out);
+	}
+	EXPECT(drv->list(inst, list_cb, found, 0, &err) == 0, "list: %s", err.message);
+	EXPECT(found[0] == 1, "main container listed %d times", found[0]);
+	EXPECT(found[1] == 0, "%d containers without a berth label listed", found[1]);
+	EXPECT(drv->list(inst, list_stop_cb, &calls, 0, &err) == 42 && calls == 1,
+	       "a non-zero callback stops the walk (calls %d)", calls);
+	case_end("list: containers with a berth.id label only, callback can stop the walk");
+}
+
+static void case_not_found(void)
+{
+	berth_container_info info = { .size = sizeof(info) };
+	berth_error err;
+
+	case_begin();
+	EXPECT(drv->inspect(inst, "no-such-container-x", &info, &err) < 0 &&
+		       err.code == BERTH_E_NOT_FOUND && strstr(err.message, "no-such-container-x"),
+	       "inspect: code %d (%s)", err.code, err.message);
+	EXPECT(drv->start(inst, "no-such-container-x", 0, &err) < 0 &&
+		       err.code == BERTH_E_NOT_FOUND,
+	       "start: code %d", err.code);
+	EXPECT(drv->kill(inst, "no-such-container-x", SIGTERM, 0, &err) < 0 &&
+		       err.code == BERTH_E_NOT_FOUND,
+	       "kill: code %d", err.code);
+	EXPECT(drv->pause(inst, "no-such-container-x", 0, &err) < 0 &&
+		       err.code == BERTH_E_NOT_FOUND,
+	       "pause: code %d", err.code);
+	EXPECT(drv->stop(inst, "no-such-container-x", SIGTERM, 1, 0, &err) < 0 &&
+		       err.code == BERTH_E_NOT_FOUND,
+	       "stop: code %d", err.code);
+	EXPECT(drv->remove(inst, "no-such-container-x", BERTH_REMOVE_FORCE, &err) < 0 &&
+		       err.code == BERTH_E_NOT_FOUND,
+	       "remove: code %d", err.code);
+	diag("inspect unknown: %s", err.message);
+	case_end("an unknown container is NOT_FOUND for every op, in podman's words");
+}
+
+static void case_podman_restart(void)
+{
+	struct testhost_record *r;
+	berth_error err;
+	int code, pid;
+
+	case_begin();
+	drain();
+	pm_status(main_id, &pid);
+	EXPECT(run_peer("down") == 0, "podman.sh down failed");
+	r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 5000);
+	EXPECT(r && !r->reachable, "no backend_status(false) after podman went down");
+	if (r)
+		diag("down: %s", r->text ? r->text : "");
+	testhost_record_free(r);
+	EXPECT(state_of(main_id) == -1, "inspect works with podman down?");
+	EXPECT(drv->kill(inst, main_id, SIGUSR1, 0, &err) < 0 && err.code == BERTH_E_UNAVAILABLE,
+	       "kill while down: code %d (%s)", err.code, err.message);
+	EXPECT(proc_alive(pid), "the container died with the service");
+	EXPECT(run_peer("start") == 0, "podman.sh start failed");
+	r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 10000);
+	EXPECT(r && r->reachable, "no backend_status(true) after podman came back");
+	testhost_record_free(r);
+	EXPECT(state_of(main_id) == BERTH_RS_RUNNING, "state after restart %d", state_of(main_id));
+	EXPECT(drv->kill(inst, main_id, SIGUSR1, 0, &err) == 0, "kill after restart: %s",
+	       err.message);
+	code = expect_event(BERTH_EV_EXIT, main_id, "exit after reconnect");
+	EXPECT(code == 7, "exit code %d", code);
+	drain();
+	case_end("podman service down and up: status false/true, UNAVAILABLE between, the "
+		 "container survives, events flow again");
+}
+
+static void case_remove(void)
+{
+	berth_error err;
+	int pid;
+
+	case_begin();
+	drain();
+	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
+	expect_event(BERTH_EV_START, main_id, "start");
+	pm_status(main_id, &pid);
+	EXPECT(drv->remove(inst, main_id, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
+	       "remove running without force: code %d (%s)", err.code, err.message);
+	EXPECT(drv->pause(inst, main_id, 0, &err) == 0, "pause: %s", err.message);
+	EXPECT(drv->remove(inst, main_id, BERTH_REMOVE_FORCE, &err) == 0, "force remove: %s",
+	       err.message);
+	expect_event(BERTH_EV_DESTROY, main_id, "destroy");
+	EXPECT(pm_info(main_id) == NULL, "container still in podman");
+	usleep(100 * 1000);
+	EXPECT(!proc_alive(pid), "process %d survived", pid);
+	EXPECT(drv->remove(inst, main_id, 0, &err) < 0 && err.code == BERTH_E_NOT_FOUND,
+	       "second remove: code %d", err.code);
+	drain();
+	case_end("remove: CONFLICT when running, force removes a paused one; NOT_FOUND after");
+}
+
+int main(int argc, char **argv)
+{
+	const char *run = getenv("BERTH_TEST_RUN");
+	bool started_peer = false;
+	char envfile[512];
+	berth_error err;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s path/to/podman.so\n", argv[0]);
+		return 2;
+	}
+	{
+		char *which[] = { "sh", "-c", "command -v podman && command -v runc && "
+					      "command -v curl", NULL };
+
+		if (run_capture(which, NULL) != 0) {
+			printf("# skipped: podman, runc or curl is not installed\n");
+			return 77;
+		}
+	}
+	if (!run || !*run)
+		run = "/tmp/berth-test";
+	snprintf(peer, sizeof(peer), "%s/tests/integration/lib/podman.sh", BERTH_TOP_SRCDIR);
+	snprintf(envfile, sizeof(envfile), "%s/podman.env", run);
+	if (run_peer("status") != 0) {
+		started_peer = true;
+		if (run_peer("start") != 0) {
+			printf("not ok - the podman peer (%s start) did not start\n", peer);
+			return 1;
+		}
+	} else if (run_peer("start") != 0) { /* idempotent: image and env file */
+		printf("not ok - %s start\n", peer);
+		return 1;
+	}
+	if (!read_env(envfile)) {
+		printf("not ok - %s lacks the peer's settings\n", envfile);
+		return 1;
+	}
+	printf("# podman at %s, image %s\n", sock, image);
+
+	th = testhost_new("test:podman", NULL);
+	case_begin();
+	EXPECT(testhost_load(th, argv[1], &err) == 0, "load %s: %s", argv[1], err.message);
+	drv = testhost_backend_driver(th, "podman");
+	EXPECT(drv != NULL, "no driver \"podman\" registered");
+	if (!case_end("module loads and registers the podman driver")) {
+		testhost_free(th);
+		return 1;
+	}
+	case_settings();
+	case_down_at_open();
+	case_open();
+	if (inst) {
+		case_create();
+		case_create_other();
+		if (main_id[0]) {
+			case_start();
+			case_kill();
+			case_stop();
+			case_pause();
+			case_rename();
+			case_update();
+			case_limits_after_reopen();
+			if (inst)
+				case_list();
+		}
+		if (inst) {
+			case_oom();
+			case_not_found();
+		}
+		if (main_id[0] && inst) {
+			case_podman_restart();
+			case_remove();
+		}
+		if (inst)
+			drv->close(inst);
+	}
+	cleanup_containers();
+	testhost_free(th);
+	{
+		char file[512], *p;
+
+		/* the module keeps its table in the test host's state dir, /tmp */
+		snprintf(file, sizeof(file), "/tmp/podman-limits-%s.json", sock);
+		for (p = file + strlen("/tmp/podman-limits-"); *p; p++)
+			if (*p == '/')
+				*p = '_';
+		unlink(file);
+	}
+	if (mnt_dir[0])
+		rmdir(mnt_dir);
+	if (started_peer)
+		run_peer("stop");
+	printf("# %d passed, %d failed\n", n_ok, n_fail);
+	return n_fail ? 1 : 0;
+}
