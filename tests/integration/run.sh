@@ -31,6 +31,8 @@
 #   BERTH_TEST_TIMEOUT      seconds one test may take before it is killed (default 600)
 #   BERTH_TEST_LOGS         where each test's output goes (default $BERTH_TEST_RUN/logs)
 #   BERTH_TEST_VERBOSE=1    also stream each test's output to the terminal
+#   BERTH_TEST_NO_SKIP=1    a skip is a failure (CI, where every peer is installed: a test
+#                           that skipped proved nothing); .ci/run sets it
 set -u
 
 usage() {
@@ -166,6 +168,13 @@ run_test() {
 	124 | 137) result=FAILED; echo "run.sh: $name timed out after $TIMEOUT s" >>"$log" ;;
 	*) result=FAILED ;;
 	esac
+	# unittest -v marks each skipped test or class "skipped 'why'"
+	if [ "${BERTH_TEST_NO_SKIP:-0}" = 1 ] &&
+		{ [ "$result" = skipped ] || { [ "$result" = ok ] && grep -q "skipped '" "$log"; }; }; then
+		result=FAILED
+		echo "run.sh: $name skipped (exit $rc), and BERTH_TEST_NO_SKIP=1 allows no skip:" >>"$log"
+		grep "skipped '" "$log" | head -n 5 >>"$log"
+	fi
 	if [ "$result" = FAILED ] && [ "${BERTH_TEST_VERBOSE:-0}" != 1 ]; then
 		echo "---- last lines of $log (exit $rc) ----"
 		tail -n 40 "$log"
@@ -181,9 +190,11 @@ run_test() {
 }
 
 skip_test() {
-	echo "==== $1: skipped ($2)"
+	local result=skipped
+	[ "${BERTH_TEST_NO_SKIP:-0}" = 1 ] && result=FAILED
+	echo "==== $1: $result (skipped: $2)"
 	NAMES+=("$1")
-	RESULTS+=("skipped")
+	RESULTS+=("$result")
 	TIMES+=(0)
 }
 
