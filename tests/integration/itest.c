@@ -249,15 +249,43 @@ void *open_instance(const char *settings_text, berth_error *err)
 	return i;
 }
 
-void make_spec_base(berth_container_spec *spec, const char *image, const char *network_mode,
-		    const char *owner)
+struct spec_defaults spec_defaults;
+
+const char *const loop_cmd[] = {
+	"/bin/sh", "-c",
+	"echo hello-berth; trap 'exit 3' TERM; trap 'exit 7' USR1; "
+	"while :; do sleep 1 & wait; done",
+	NULL
+};
+
+void make_spec(berth_container_spec *spec, const char *berth_id, const char *name,
+	       const char *const *cmd)
 {
 	memset(spec, 0, sizeof(*spec));
 	spec->size = sizeof(*spec);
-	spec->image = image;
-	spec->network_mode = network_mode;
-	spec->owner = owner;
+	spec->berth_id = berth_id;
+	spec->name = name;
+	spec->image = spec_defaults.image;
+	spec->cmd = cmd;
+	spec->network_mode = spec_defaults.network_mode;
+	spec->owner = spec_defaults.owner;
 	spec->restart.type = BERTH_RESTART_NO;
+}
+
+void expect_settings_refused(const struct bad_setting *bad, size_t n)
+{
+	berth_error err;
+	void *i;
+
+	for (size_t k = 0; k < n; k++) {
+		i = open_instance(bad[k].text, &err);
+		EXPECT(!i && err.code == BERTH_E_INVALID && strstr(err.message, bad[k].key),
+		       "%s: %s", bad[k].text, i ? "accepted" : err.message);
+		if (i)
+			drv->close(i);
+	}
+	i = open_instance("color = \"blue\";", &err);
+	EXPECT(!i && strstr(err.message, "color"), "unknown key: %s", i ? "accepted" : err.message);
 }
 
 void track(const char *id)

@@ -87,9 +87,26 @@ bool load_driver(const char *owner, const char *so, const char *name);
 /* An instance of the driver with the settings text, or NULL with *err set. */
 void *open_instance(const char *settings_text, berth_error *err);
 
-/* Clears spec and sets what every test container has in common. */
-void make_spec_base(berth_container_spec *spec, const char *image, const char *network_mode,
-		    const char *owner);
+/* What make_spec() puts in every spec; the test sets it before its first container. */
+struct spec_defaults {
+	const char *image, *network_mode, *owner;
+};
+extern struct spec_defaults spec_defaults;
+
+/* A shell loop that says hello-berth, exits 3 on TERM and 7 on USR1. */
+extern const char *const loop_cmd[];
+
+/* A cleared spec with spec_defaults, the berth id, name and command. */
+void make_spec(berth_container_spec *spec, const char *berth_id, const char *name,
+	       const char *const *cmd);
+
+/* Settings text open() must refuse as BERTH_E_INVALID, naming key. */
+struct bad_setting {
+	const char *text, *key;
+};
+
+/* EXPECTs open_instance() to refuse each of bad (naming its key) and an unknown key. */
+void expect_settings_refused(const struct bad_setting *bad, size_t n);
 
 /* drv->create on inst; the new container is tracked for cleanup_tracked(). */
 char *create(const berth_container_spec *spec, unsigned flags, berth_error *err);

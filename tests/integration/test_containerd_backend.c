@@ -140,22 +140,6 @@ static bool read_peer_env(const char *path)
 
 /* ---- module helpers ------------------------------------------------------------------- */
 
-static const char *const loop_cmd[] = {
-	"/bin/sh", "-c",
-	"echo hello-berth; trap 'exit 3' TERM; trap 'exit 7' USR1; "
-	"while :; do sleep 1 & wait; done",
-	NULL
-};
-
-static void make_spec(berth_container_spec *spec, const char *berth_id, const char *name,
-		      const char *const *cmd)
-{
-	make_spec_base(spec, image, "bridge", "test:containerd");
-	spec->berth_id = berth_id;
-	spec->name = name;
-	spec->cmd = cmd;
-}
-
 static void remove_container(const char *id)
 {
 	ctr(NULL, "tasks", "kill", "-a", id);
@@ -167,9 +151,7 @@ static void remove_container(const char *id)
 
 static void case_settings(void)
 {
-	static const struct {
-		const char *text, *key;
-	} bad[] = {
+	static const struct bad_setting bad[] = {
 		{ "timeout = 0;", "timeout" },
 		{ "socket = \"tcp://localhost:1234\";", "socket" },
 		{ "socket = \"relative.sock\";", "socket" },
@@ -178,19 +160,9 @@ static void case_settings(void)
 		{ "runtime = \"io containerd\";", "runtime" },
 		{ "log_dir = \"logs\";", "log_dir" },
 	};
-	berth_error err;
-	void *i;
 
 	case_begin();
-	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-		i = open_instance(bad[k].text, &err);
-		EXPECT(!i && err.code == BERTH_E_INVALID && strstr(err.message, bad[k].key),
-		       "%s: %s", bad[k].text, i ? "accepted" : err.message);
-		if (i)
-			drv->close(i);
-	}
-	i = open_instance("color = \"blue\";", &err);
-	EXPECT(!i && strstr(err.message, "color"), "unknown key: %s", i ? "accepted" : err.message);
+	expect_settings_refused(bad, sizeof(bad) / sizeof(bad[0]));
 	case_end("settings are validated in open() and name the key");
 }
 
@@ -903,6 +875,7 @@ int main(int argc, char **argv)
 	snprintf(log_dir, sizeof(log_dir), "%s/containerd-logs-%d", run, (int)getpid());
 	printf("# containerd at %s, namespace %s, image %s\n", sock, ns, image);
 
+	spec_defaults = (struct spec_defaults){ image, "bridge", "test:containerd" };
 	if (!load_driver("test:containerd", argv[1], "containerd"))
 		return 1;
 	case_settings();

@@ -151,7 +151,8 @@ static bool have_memsw(const char *id)
 
 /* ---- module helpers ----------------------------------------------------------------- */
 
-static const char *const loop_cmd[] = {
+/* no output; INT exits 5 as well (the stop-signal cases) */
+static const char *const quiet_loop_cmd[] = {
 	"/bin/sh", "-c",
 	"trap 'exit 3' TERM; trap 'exit 7' USR1; trap 'exit 5' INT; "
 	"while :; do sleep 1 & wait; done",
@@ -160,15 +161,6 @@ static const char *const loop_cmd[] = {
 static const char *const ignore_term_cmd[] = {
 	"/bin/sh", "-c", "trap '' TERM; while :; do sleep 1 & wait; done", NULL
 };
-
-static void make_spec(berth_container_spec *spec, const char *berth_id, const char *name,
-		      const char *const *cmd)
-{
-	make_spec_base(spec, image, "bridge", NULL);
-	spec->berth_id = berth_id;
-	spec->name = name;
-	spec->cmd = cmd;
-}
 
 static struct testhost_record *wait_event(int type, const char *id)
 {
@@ -642,7 +634,7 @@ static void case_down_at_open(void)
 		testhost_record_free(r);
 	}
 	EXPECT(drv->watch(i, &err) == 0, "watch: %s", err.message);
-	make_spec(&spec, "00000000-0000-0000-0000-000000000000", "never", loop_cmd);
+	make_spec(&spec, "00000000-0000-0000-0000-000000000000", "never", quiet_loop_cmd);
 	id = NULL;
 	EXPECT(drv->create(i, &spec, 0, &id, &err) < 0 && err.code == BERTH_E_UNAVAILABLE,
 	       "create with dockerd down: code %d", err.code);
@@ -743,7 +735,7 @@ static void case_create(void)
 	snprintf(main_berth_id, sizeof(main_berth_id), "11111111-2222-3333-4444-%012d",
 		 (int)getpid());
 	snprintf(main_name, sizeof(main_name), "bt-main-%s", run_tag);
-	make_spec(&spec, main_berth_id, main_name, loop_cmd);
+	make_spec(&spec, main_berth_id, main_name, quiet_loop_cmd);
 	spec.env = env;
 	spec.hostname = "berthhost";
 	spec.restart.type = BERTH_RESTART_ON_FAILURE;
@@ -1262,7 +1254,7 @@ static void case_missing_image(void)
 
 	case_begin();
 	snprintf(name, sizeof(name), "bt-noimage-%s", run_tag);
-	make_spec(&spec, "cccccccc-2222-3333-4444-555555555555", name, loop_cmd);
+	make_spec(&spec, "cccccccc-2222-3333-4444-555555555555", name, quiet_loop_cmd);
 	spec.image = "berth-no-such-image:1";
 	t0 = mono_ms();
 	id = create(&spec, 0, &err);
@@ -1500,7 +1492,7 @@ static void case_dockerd_restart(void)
 
 	/* events flow again */
 	snprintf(name, sizeof(name), "bt-after-%s", run_tag);
-	make_spec(&spec, "dddddddd-2222-3333-4444-555555555555", name, loop_cmd);
+	make_spec(&spec, "dddddddd-2222-3333-4444-555555555555", name, quiet_loop_cmd);
 	id = create(&spec, 0, &err);
 	EXPECT(id != NULL, "create after restart: %s", err.message);
 	if (id) {
@@ -1553,6 +1545,7 @@ int main(int argc, char **argv)
 	       jstr(v, "MinAPIVersion"));
 	json_object_put(v);
 
+	spec_defaults = (struct spec_defaults){ image, "bridge", NULL };
 	if (!load_driver("test:docker", argv[1], "docker"))
 		return 1;
 

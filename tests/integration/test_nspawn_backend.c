@@ -126,22 +126,6 @@ static bool read_peer_env(const char *path)
 
 /* ---- module helpers ------------------------------------------------------------------- */
 
-static const char *const loop_cmd[] = {
-	"/bin/sh", "-c",
-	"echo hello-berth; trap 'exit 3' TERM; trap 'exit 7' USR1; "
-	"while :; do sleep 1 & wait; done",
-	NULL
-};
-
-static void make_spec(berth_container_spec *spec, const char *berth_id, const char *name,
-		      const char *const *cmd)
-{
-	make_spec_base(spec, image, "host", "test:nspawn");
-	spec->berth_id = berth_id;
-	spec->name = name;
-	spec->cmd = cmd;
-}
-
 static void remove_machine(const char *id)
 {
 	berth_error err;
@@ -174,26 +158,16 @@ static void *open_real(berth_error *err)
 
 static void case_settings(void)
 {
-	static const char *const bad[][2] = {
+	static const struct bad_setting bad[] = {
 		{ "timeout = 0;", "timeout" },
 		{ "machines_dir = \"machines\";", "machines_dir" },
 		{ "images_dir = \"\";", "images_dir" },
 		{ "state_dir = \"rel/state\";", "state_dir" },
 		{ "bus = \"\";", "bus" },
 	};
-	berth_error err;
-	void *i;
 
 	case_begin();
-	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-		i = open_instance(bad[k][0], &err);
-		EXPECT(!i && err.code == BERTH_E_INVALID && strstr(err.message, bad[k][1]),
-		       "%s: %s", bad[k][0], i ? "accepted" : err.message);
-		if (i)
-			drv->close(i);
-	}
-	i = open_instance("color = \"blue\";", &err);
-	EXPECT(!i && strstr(err.message, "color"), "unknown key: %s", i ? "accepted" : err.message);
+	expect_settings_refused(bad, sizeof(bad) / sizeof(bad[0]));
 	case_end("settings are validated in open() and name the key");
 }
 
@@ -713,6 +687,7 @@ int main(int argc, char **argv)
 	snprintf(state_dir, sizeof(state_dir), "%s/nspawn-state-%d", run, (int)getpid());
 	printf("# systemd at %s, images %s, machines %s\n", bus, images, machines_dir);
 
+	spec_defaults = (struct spec_defaults){ image, "host", "test:nspawn" };
 	if (!load_driver("test:nspawn", argv[1], "nspawn"))
 		return 1;
 	case_settings();
