@@ -138,6 +138,30 @@ int run_peer(const char *script, const char *arg)
 	return run_capture(argv, NULL);
 }
 
+int start_peer(const char *script, const char *what, bool rerun, const char *skip_msg,
+	       bool *started)
+{
+	int rc;
+
+	*started = false;
+	if (run_peer(script, "status") != 0) {
+		*started = true;
+		rc = run_peer(script, "start");
+		if (rc == 77 && skip_msg) {
+			printf("# skipped: %s\n", skip_msg);
+			return 77;
+		}
+		if (rc != 0) {
+			printf("not ok - %s (%s start) did not start\n", what, script);
+			return 1;
+		}
+	} else if (rerun && run_peer(script, "start") != 0) {
+		printf("not ok - %s start\n", script);
+		return 1;
+	}
+	return 0;
+}
+
 const char *test_run_dir(void)
 {
 	const char *run = getenv("BERTH_TEST_RUN");
@@ -312,6 +336,51 @@ void cleanup_tracked(void (*remove_one)(const char *id))
 		free(tracked[i]);
 	}
 	n_tracked = 0;
+}
+
+void case_runtime_down_at_open(const char *runtime)
+{
+	struct testhost_record *r;
+	berth_container_spec spec;
+	char settings[512], missing[256], title[160], *id = NULL;
+	berth_error err;
+	double t0;
+	void *i;
+
+	case_begin();
+	drain();
+	snprintf(missing, sizeof(missing), "/tmp/berth-test-no-%s-%d.sock", runtime,
+		 (int)getpid());
+	snprintf(settings, sizeof(settings), "socket = \"unix://%s\"; timeout = 2;", missing);
+	i = open_instance(settings, &err);
+	EXPECT(i != NULL, "open with %s down failed: %s", runtime, err.message);
+	if (!i)
+		goto out;
+	r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 1000);
+	EXPECT(r && !r->reachable, "no backend_status(false) from open()");
+	if (r) {
+		EXPECT(r->text && strstr(r->text, missing), "status text: %s", r->text);
+		testhost_record_free(r);
+	}
+	EXPECT(drv->watch(i, &err) == 0, "watch: %s", err.message);
+	make_spec(&spec, "00000000-0000-4000-8000-000000000000", "never", loop_cmd);
+	EXPECT(drv->create(i, &spec, 0, &id, &err) < 0 && err.code == BERTH_E_UNAVAILABLE,
+	       "create with %s down: code %d", runtime, err.code);
+	free(id);
+	EXPECT(strstr(err.message, missing) && strstr(err.message, "unreachable"), "message: %s",
+	       err.message);
+	diag("create while down: %s", err.message);
+	EXPECT(drv->ping(i, NULL, &err) < 0 && err.code == BERTH_E_UNAVAILABLE, "ping: %d",
+	       err.code);
+	usleep(300 * 1000);
+	t0 = mono_us();
+	drv->close(i);
+	EXPECT(mono_us() - t0 < 500e3, "close() took %.0f us", mono_us() - t0);
+out:
+	drain();
+	snprintf(title, sizeof(title),
+		 "open() succeeds with %s down: backend_status(false), ops UNAVAILABLE", runtime);
+	case_end(title);
 }
 
 int state_of(const char *id)

@@ -55,6 +55,13 @@ double mono_ms(void);
 int run_capture(char *const argv[], char **out);
 /* sh SCRIPT ARG: a tests/integration/lib/<peer>.sh action (start, stop, status). */
 int run_peer(const char *script, const char *arg);
+/* Starts the peer (sh SCRIPT start) when `status` says it is down, and sets *started
+ * then; when it is up and rerun is set, runs `start` again (an idempotent start that
+ * refreshes its images and env file). Returns 0; 77 after printing "# skipped: skip_msg"
+ * when skip_msg is non-NULL and `start` exits 77 (a peer package is missing); else 1
+ * after printing a "not ok" line naming what (the systemd peer, ...). */
+int start_peer(const char *script, const char *what, bool rerun, const char *skip_msg,
+	       bool *started);
 /* $BERTH_TEST_RUN, or /tmp/berth-test. */
 const char *test_run_dir(void);
 
@@ -114,6 +121,12 @@ char *create(const berth_container_spec *spec, unsigned flags, berth_error *err)
 void track(const char *id);
 /* Calls remove_one on every tracked container, then forgets them. */
 void cleanup_tracked(void (*remove_one)(const char *id));
+
+/* The case "open() succeeds with RUNTIME down": an instance on a socket nobody listens
+ * on opens, reports backend_status(false) naming the socket, watches, and answers create
+ * and ping with BERTH_E_UNAVAILABLE ("... unreachable", naming the socket); its close()
+ * does not wait for the event thread's back-off. */
+void case_runtime_down_at_open(const char *runtime);
 
 /* The container's state as drv->inspect reports it, or -1. */
 int state_of(const char *id);

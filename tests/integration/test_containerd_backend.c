@@ -166,47 +166,6 @@ static void case_settings(void)
 	case_end("settings are validated in open() and name the key");
 }
 
-static void case_down_at_open(void)
-{
-	struct testhost_record *r;
-	berth_container_spec spec;
-	char settings[512], missing[256], *id = NULL;
-	berth_error err;
-	double t0;
-	void *i;
-
-	case_begin();
-	drain();
-	snprintf(missing, sizeof(missing), "/tmp/berth-test-no-containerd-%d.sock", (int)getpid());
-	snprintf(settings, sizeof(settings), "socket = \"unix://%s\"; timeout = 2;", missing);
-	i = open_instance(settings, &err);
-	EXPECT(i != NULL, "open with containerd down failed: %s", err.message);
-	if (!i)
-		goto out;
-	r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 1000);
-	EXPECT(r && !r->reachable, "no backend_status(false) from open()");
-	if (r) {
-		EXPECT(r->text && strstr(r->text, missing), "status text: %s", r->text);
-		testhost_record_free(r);
-	}
-	EXPECT(drv->watch(i, &err) == 0, "watch: %s", err.message);
-	make_spec(&spec, "00000000-0000-4000-8000-000000000000", "never", loop_cmd);
-	EXPECT(drv->create(i, &spec, 0, &id, &err) < 0 && err.code == BERTH_E_UNAVAILABLE,
-	       "create with containerd down: code %d", err.code);
-	free(id);
-	EXPECT(strstr(err.message, missing) && strstr(err.message, "unreachable"), "message: %s",
-	       err.message);
-	diag("create while down: %s", err.message);
-	EXPECT(drv->ping(i, NULL, &err) < 0 && err.code == BERTH_E_UNAVAILABLE, "ping: %d",
-	       err.code);
-	usleep(300 * 1000);
-	t0 = mono_us();
-	drv->close(i);
-	EXPECT(mono_us() - t0 < 500e3, "close() took %.0f us", mono_us() - t0);
-out:
-	drain();
-	case_end("open() succeeds with containerd down: backend_status(false), ops UNAVAILABLE");
-}
 
 static void case_open(void)
 {
@@ -858,16 +817,9 @@ int main(int argc, char **argv)
 	}
 	snprintf(peer, sizeof(peer), "%s/tests/integration/lib/containerd.sh", BERTH_TOP_SRCDIR);
 	snprintf(envfile, sizeof(envfile), "%s/containerd.env", run);
-	if (run_peer(peer, "status") != 0) {
-		started_peer = true;
-		if (run_peer(peer, "start") != 0) {
-			printf("not ok - the containerd peer (%s start) did not start\n", peer);
-			return 1;
-		}
-	} else if (run_peer(peer, "start") != 0) { /* idempotent: images and env file */
-		printf("not ok - %s start\n", peer);
+	/* rerun when up: its start is idempotent (images and env file) */
+	if (start_peer(peer, "the containerd peer", true, NULL, &started_peer) != 0)
 		return 1;
-	}
 	if (!read_peer_env(envfile)) {
 		printf("not ok - %s lacks the peer's settings\n", envfile);
 		return 1;
@@ -879,7 +831,7 @@ int main(int argc, char **argv)
 	if (!load_driver("test:containerd", argv[1], "containerd"))
 		return 1;
 	case_settings();
-	case_down_at_open();
+	case_runtime_down_at_open("containerd");
 	case_open();
 	if (inst) {
 		case_create();

@@ -667,18 +667,10 @@ int main(int argc, char **argv)
 	}
 	snprintf(peer, sizeof(peer), "%s/tests/integration/lib/systemd.sh", BERTH_TOP_SRCDIR);
 	snprintf(envfile, sizeof(envfile), "%s/systemd.env", run);
-	if (run_peer(peer, "status") != 0) {
-		started_peer = true;
-		rc = run_peer(peer, "start");
-		if (rc == 77) {
-			printf("# skipped: systemd, systemd-nspawn or dbus is not installed\n");
-			return 77;
-		}
-		if (rc != 0) {
-			printf("not ok - the systemd peer (%s start) did not start\n", peer);
-			return 1;
-		}
-	}
+	rc = start_peer(peer, "the systemd peer", false,
+			"systemd, systemd-nspawn or dbus is not installed", &started_peer);
+	if (rc != 0)
+		return rc;
 	if (!read_peer_env(envfile)) {
 		printf("not ok - %s lacks the peer's settings\n", envfile);
 		return 1;
