@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "docker.h"
+#include "restsettings.h"
 
 BERTH_MODULE_DECLARE_VERSION(BERTH_ABI_VERSION_1)
 
@@ -47,31 +48,13 @@ static int read_settings(struct docker *d, const berth_settings *s, berth_error 
 {
 	const berth_host *host = d->host;
 	const char *str;
-	long long n;
-	bool b;
 
 	d->timeout_s = DOCKER_DEFAULT_TIMEOUT_S;
 	d->stop_grace_s = DOCKER_DEFAULT_STOP_GRACE_S;
 	d->pull = true;
 
-	str = DOCKER_DEFAULT_SOCKET;
-	if (host->setting_string(s, "socket", &str) < 0)
-		return host->setting_invalid(s, "socket", err, "must be a string");
-	if (strncmp(str, "unix://", 7) == 0)
-		str += 7;
-	else if (strstr(str, "://"))
-		return host->setting_invalid(s, "socket", err,
-					     "only unix sockets are supported (\"%s\")", str);
-	if (str[0] != '/')
-		return host->setting_invalid(s, "socket", err,
-					     "must be an absolute path (\"%s\")", str);
-	if (strlen(str) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return host->setting_invalid(s, "socket", err,
-					     "path longer than %zu bytes",
-					     sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-	d->socket = strdup(str);
-	if (!d->socket)
-		return berth_error_set(err, BERTH_E_NOMEM, "out of memory");
+	if (restsettings_socket(host, s, DOCKER_DEFAULT_SOCKET, &d->socket, err) < 0)
+		return -1;
 
 	if (host->setting_string(s, "api_version", &str) == 0) {
 		int minor = docker_parse_api_minor(str);
@@ -87,20 +70,8 @@ static int read_settings(struct docker *d, const berth_settings *s, berth_error 
 				str, DOCKER_API_MIN_MINOR, DOCKER_API_MAX_MINOR);
 		d->pinned_minor = minor;
 	}
-	if (host->setting_int(s, "timeout", &n) == 0) {
-		if (n < 1 || n > 3600)
-			return host->setting_invalid(s, "timeout", err,
-						     "%lld is out of range (1 to 3600 seconds)", n);
-		d->timeout_s = (int)n;
-	}
-	if (host->setting_bool(s, "pull", &b) == 0)
-		d->pull = b;
-	if (host->setting_int(s, "stop_grace", &n) == 0) {
-		if (n < 0 || n > 3600)
-			return host->setting_invalid(s, "stop_grace", err,
-						     "%lld is out of range (0 to 3600 seconds)", n);
-		d->stop_grace_s = (int)n;
-	}
+	if (restsettings_timing(host, s, &d->timeout_s, &d->pull, &d->stop_grace_s, err) < 0)
+		return -1;
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "docker.h"
+#include "restlist.h"
 
 /* A request to /containers/<id><suffix>; suffix starts with '/' or '?' or is "". */
 static int container_call(struct docker *d, const char *method, const char *id,
@@ -333,9 +334,7 @@ int docker_op_list(void *instance, berth_list_cb cb, void *userdata, unsigned fl
 {
 	struct docker *d = instance;
 	struct unixhttp_response resp;
-	json_object *root = NULL;
 	char *filters;
-	size_t n;
 	int ret = 0;
 
 	BERTH_CHECK_FLAGS(flags, 0, err);
@@ -351,35 +350,8 @@ int docker_op_list(void *instance, berth_list_cb cb, void *userdata, unsigned fl
 		ret = docker_http_error(&resp, "list", err);
 		goto out;
 	}
-	root = json_tokener_parse(resp.body);
-	if (!root || !json_object_is_type(root, json_type_array)) {
-		ret = berth_error_set(err, BERTH_E_RUNTIME,
-				      "Docker's container list is not a list");
-		goto out;
-	}
-	n = json_object_array_length(root);
-	for (size_t i = 0; i < n; i++) {
-		const char *id = jsonutil_string(json_object_array_get_idx(root, i), "Id");
-		berth_container_info info = { .size = sizeof(info) };
-		berth_error e;
-
-		if (!id)
-			continue;
-		if (docker_op_inspect(d, id, &info, &e) < 0) {
-			if (e.code == BERTH_E_NOT_FOUND)
-				continue; /* removed since the list was made */
-			if (err)
-				*err = e;
-			ret = -1;
-			break;
-		}
-		ret = cb(userdata, &info);
-		berth_container_info_release(&info);
-		if (ret)
-			break;
-	}
+	ret = restlist_walk(resp.body, "Docker", docker_op_inspect, d, cb, userdata, err);
 out:
-	json_object_put(root);
 	unixhttp_response_release(&resp);
 	return ret;
 }

@@ -14,7 +14,8 @@ backends_docker_docker_la_SOURCES = \
 backends_docker_docker_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/backends/common
 backends_docker_docker_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 backends_docker_docker_la_LDFLAGS = $(BERTH_MODULE_FLAGS)
-backends_docker_docker_la_LIBADD = backends/common/librestevents.la \
+backends_docker_docker_la_LIBADD = backends/common/librestbackend.la \
+	backends/common/librestevents.la \
 	backends/common/libunixhttp.la backends/common/libjsonutil.la $(JSONC_LIBS)
 endif
 EXTRA_DIST += backends/docker/README.md

@@ -14,7 +14,8 @@ backends_podman_podman_la_SOURCES = \
 backends_podman_podman_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/backends/common
 backends_podman_podman_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 backends_podman_podman_la_LDFLAGS = $(BERTH_MODULE_FLAGS)
-backends_podman_podman_la_LIBADD = backends/common/librestevents.la backends/common/libunixhttp.la \
+backends_podman_podman_la_LIBADD = backends/common/librestbackend.la \
+	backends/common/librestevents.la backends/common/libunixhttp.la \
 	backends/common/libjsonutil.la $(JSONC_LIBS)
 endif
 EXTRA_DIST += backends/podman/README.md

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "podman.h"
+#include "restsettings.h"
 
 BERTH_MODULE_DECLARE_VERSION(BERTH_ABI_VERSION_1)
 
@@ -49,44 +50,15 @@ static int read_settings(struct podman *p, const berth_settings *s, berth_error 
 {
 	const berth_host *host = p->host;
 	const char *str;
-	long long n;
-	bool b;
 
 	p->timeout_s = PODMAN_DEFAULT_TIMEOUT_S;
 	p->stop_grace_s = PODMAN_DEFAULT_STOP_GRACE_S;
 	p->pull = true;
 
-	str = PODMAN_DEFAULT_SOCKET;
-	if (host->setting_string(s, "socket", &str) < 0)
-		return host->setting_invalid(s, "socket", err, "must be a string");
-	if (strncmp(str, "unix://", 7) == 0)
-		str += 7;
-	else if (strstr(str, "://"))
-		return host->setting_invalid(s, "socket", err,
-					     "only unix sockets are supported (\"%s\")", str);
-	if (str[0] != '/')
-		return host->setting_invalid(s, "socket", err,
-					     "must be an absolute path (\"%s\")", str);
-	if (strlen(str) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return host->setting_invalid(s, "socket", err, "path longer than %zu bytes",
-					     sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-	p->socket = strdup(str);
-	if (!p->socket)
-		return berth_error_set(err, BERTH_E_NOMEM, "out of memory");
-	if (host->setting_int(s, "timeout", &n) == 0) {
-		if (n < 1 || n > 3600)
-			return host->setting_invalid(s, "timeout", err,
-						     "%lld is out of range (1 to 3600 seconds)", n);
-		p->timeout_s = (int)n;
-	}
-	if (host->setting_bool(s, "pull", &b) == 0)
-		p->pull = b;
-	if (host->setting_int(s, "stop_grace", &n) == 0) {
-		if (n < 0 || n > 3600)
-			return host->setting_invalid(s, "stop_grace", err,
-						     "%lld is out of range (0 to 3600 seconds)", n);
-		p->stop_grace_s = (int)n;
-	}
+	if (restsettings_socket(host, s, PODMAN_DEFAULT_SOCKET, &p->socket, err) < 0)
+		return -1;
+	if (restsettings_timing(host, s, &p->timeout_s, &p->pull, &p->stop_grace_s, err) < 0)
+		return -1;
 	if (host->setting_string(s, "bridge_network", &str) == 0) {
 		if (!*str || !podman_name_valid(str))
 			return host->setting_invalid(s, "bridge_network", err,

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "podman.h"
+#include "restlist.h"
 
 /* A request to /containers/<id><suffix>; suffix starts with '/' or '?' or is "". */
 static int container_call(struct podman *p, const char *method, const char *id,
@@ -374,9 +375,7 @@ int podman_op_list(void *instance, berth_list_cb cb, void *userdata, unsigned fl
 {
 	struct podman *p = instance;
 	struct unixhttp_response resp;
-	json_object *root = NULL;
 	char *filters;
-	size_t n;
 	int ret;
 
 	BERTH_CHECK_FLAGS(flags, 0, err);
@@ -392,35 +391,8 @@ int podman_op_list(void *instance, berth_list_cb cb, void *userdata, unsigned fl
 		ret = podman_http_error(&resp, "list", err);
 		goto out;
 	}
-	root = json_tokener_parse(resp.body);
-	if (!root || !json_object_is_type(root, json_type_array)) {
-		ret = berth_error_set(err, BERTH_E_RUNTIME,
-				      "Podman's container list is not a list");
-		goto out;
-	}
-	n = json_object_array_length(root);
-	for (size_t i = 0; i < n; i++) {
-		const char *id = jsonutil_string(json_object_array_get_idx(root, i), "Id");
-		berth_container_info info = { .size = sizeof(info) };
-		berth_error e;
-
-		if (!id)
-			continue;
-		if (podman_op_inspect(p, id, &info, &e) < 0) {
-			if (e.code == BERTH_E_NOT_FOUND)
-				continue; /* removed since the list was made */
-			if (err)
-				*err = e;
-			ret = -1;
-			break;
-		}
-		ret = cb(userdata, &info);
-		berth_container_info_release(&info);
-		if (ret)
-			break;
-	}
+	ret = restlist_walk(resp.body, "Podman", podman_op_inspect, p, cb, userdata, err);
 out:
-	json_object_put(root);
 	unixhttp_response_release(&resp);
 	return ret;
 }

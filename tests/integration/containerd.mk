@@ -3,7 +3,8 @@
 # the private containerd of lib/containerd.sh itself when none runs (and stops it after).
 if BUILD_CONTAINERD
 check_PROGRAMS += tests/integration/test_containerd_backend
-tests_integration_test_containerd_backend_SOURCES = tests/integration/test_containerd_backend.c
+tests_integration_test_containerd_backend_SOURCES = tests/integration/test_containerd_backend.c \
+	$(ITEST_SOURCES) $(ITEST_JSON_SOURCES)
 tests_integration_test_containerd_backend_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/tests/harness -DBERTH_TOP_SRCDIR=\"$(abs_top_srcdir)\"
 tests_integration_test_containerd_backend_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)

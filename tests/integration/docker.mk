@@ -4,7 +4,8 @@
 if BUILD_DOCKER
 if HAVE_CURL
 check_PROGRAMS += tests/integration/test_docker_backend
-tests_integration_test_docker_backend_SOURCES = tests/integration/test_docker_backend.c
+tests_integration_test_docker_backend_SOURCES = tests/integration/test_docker_backend.c \
+	$(ITEST_SOURCES) $(ITEST_JSON_SOURCES)
 tests_integration_test_docker_backend_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/tests/harness -DBERTH_TOP_SRCDIR=\"$(abs_top_srcdir)\"
 tests_integration_test_docker_backend_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)

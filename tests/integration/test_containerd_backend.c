@@ -18,148 +18,33 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
 #include <berth/berth.h>
 
-#include "testhost.h"
+#include "itest.h"
+#include "itest_json.h"
 
 #ifndef BERTH_TOP_SRCDIR
 #define BERTH_TOP_SRCDIR "."
 #endif
 
 #define MB (1024LL * 1024LL)
-#define EVENT_WAIT_MS 15000
 #define UNLIMITED 9223372036854771712LL /* cgroup v1 "no limit" on 4 KiB pages */
-
-extern char **environ;
 
 static char peer[512];
 static char sock[256], ns[64], image[128], image_index[128], image_layers[128];
 static char log_dir[256];
-static int n_ok, n_fail;
-static bool case_failed;
 
-static struct testhost *th;
-static const berth_backend_driver *drv;
-static void *inst;
-
-static char *created[64];
-static size_t n_created;
-
-/* ---- reporting ------------------------------------------------------------------------ */
-
-static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("#   ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
-
-#define EXPECT(cond, ...)                                                                   \
-	do {                                                                                \
-		if (!(cond)) {                                                              \
-			case_failed = true;                                                 \
-			diag("%s:%d: expected %s", __FILE__, __LINE__, #cond);              \
-			diag(__VA_ARGS__);                                                  \
-		}                                                                           \
-	} while (0)
-
-static void case_begin(void)
-{
-	case_failed = false;
-}
-
-static bool case_end(const char *name)
-{
-	if (case_failed)
-		n_fail++;
-	else
-		n_ok++;
-	printf("%s - %s\n", case_failed ? "not ok" : "ok", name);
-	fflush(stdout);
-	return !case_failed;
-}
-
-static double mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
+#define label_of(info, key) jlabel(info, "Labels", key)
 
 /* ---- independent checks: ctr, /proc, cgroups ------------------------------------------- */
-
-/* Runs argv, returns its exit status (-1 if it could not run); *out gets its stdout
- * (malloc()ed, NUL-terminated) when out is non-NULL. */
-static int run_capture(char *const argv[], char **out)
-{
-	posix_spawn_file_actions_t fa;
-	int pfd[2], status;
-	size_t len = 0;
-	char *buf = NULL;
-	pid_t pid;
-
-	if (out)
-		*out = NULL;
-	/* close-on-exec: a daemon the command leaves behind must not hold the pipe open */
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -1;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		close(pfd[0]);
-		close(pfd[1]);
-		return -1;
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	close(pfd[1]);
-	for (;;) {
-		char chunk[4096];
-		ssize_t n = read(pfd[0], chunk, sizeof(chunk));
-		char *p;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		p = realloc(buf, len + (size_t)n + 1);
-		if (!p)
-			break;
-		buf = p;
-		memcpy(buf + len, chunk, (size_t)n);
-		len += (size_t)n;
-		buf[len] = '\0';
-	}
-	close(pfd[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	if (out)
-		*out = buf ? buf : strdup("");
-	else
-		free(buf);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* ctr -a SOCK -n NS args...; returns its exit status, *out its stdout. */
 static int ctr(char **out, const char *a1, const char *a2, const char *a3, const char *a4)
@@ -180,48 +65,6 @@ static json_object *ctr_info(const char *id)
 		o = json_tokener_parse(out);
 	free(out);
 	return o;
-}
-
-static json_object *jpath(json_object *o, const char *path)
-{
-	char key[128];
-
-	while (o && *path) {
-		const char *dot = strchr(path, '.');
-		size_t n = dot ? (size_t)(dot - path) : strlen(path);
-
-		if (n >= sizeof(key))
-			return NULL;
-		memcpy(key, path, n);
-		key[n] = '\0';
-		if (!json_object_object_get_ex(o, key, &o))
-			return NULL;
-		path += n + (dot ? 1 : 0);
-	}
-	return o;
-}
-
-static const char *jstr(json_object *o, const char *path)
-{
-	json_object *v = jpath(o, path);
-
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
-}
-
-static int64_t jint(json_object *o, const char *path)
-{
-	json_object *v = jpath(o, path);
-
-	return v ? json_object_get_int64(v) : INT64_MIN;
-}
-
-static const char *label_of(json_object *info, const char *key)
-{
-	json_object *labels = jpath(info, "Labels"), *v;
-
-	if (!labels || !json_object_object_get_ex(labels, key, &v))
-		return "";
-	return json_object_get_string(v);
 }
 
 /* The task's status word in `ctr tasks ls` ("RUNNING", "STOPPED", "PAUSED"), or "" when
@@ -261,18 +104,7 @@ static bool ctr_has_snapshot(const char *key)
 
 static long long cgroup_value(const char *controller, const char *id, const char *file)
 {
-	char path[512];
-	long long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/%s/%s/%s", controller, ns, id, file);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%lld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	return read_number("/sys/fs/cgroup/%s/%s/%s/%s", controller, ns, id, file);
 }
 
 static void cgroup_text(const char *controller, const char *id, const char *file, char *buf,
@@ -292,164 +124,34 @@ static void cgroup_text(const char *controller, const char *id, const char *file
 	fclose(f);
 }
 
-static bool proc_alive(int pid)
+static bool read_peer_env(const char *path)
 {
-	char path[64];
+	const struct env_var vars[] = {
+		{ "BERTH_TEST_CONTAINERD_SOCK", sock, sizeof(sock) },
+		{ "BERTH_TEST_CONTAINERD_NS", ns, sizeof(ns) },
+		{ "BERTH_TEST_CONTAINERD_IMAGE", image, sizeof(image) },
+		{ "BERTH_TEST_CONTAINERD_IMAGE_INDEX", image_index, sizeof(image_index) },
+		{ "BERTH_TEST_CONTAINERD_IMAGE_LAYERS", image_layers, sizeof(image_layers) },
+		{ NULL, NULL, 0 },
+	};
 
-	snprintf(path, sizeof(path), "/proc/%d", pid);
-	return pid > 0 && access(path, F_OK) == 0;
-}
-
-static int run_peer(const char *arg)
-{
-	char *argv[] = { "/bin/sh", peer, (char *)arg, NULL };
-
-	return run_capture(argv, NULL);
-}
-
-/* Reads `export NAME=value` lines of the peer's env file. */
-static bool read_env(const char *path)
-{
-	char line[512];
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		char *eq = strchr(line, '=');
-		const char *name = line + 7;
-
-		if (strncmp(line, "export ", 7) != 0 || !eq)
-			continue;
-		*eq = '\0';
-		eq[1 + strcspn(eq + 1, "\n")] = '\0';
-		if (strcmp(name, "BERTH_TEST_CONTAINERD_SOCK") == 0)
-			snprintf(sock, sizeof(sock), "%s", eq + 1);
-		else if (strcmp(name, "BERTH_TEST_CONTAINERD_NS") == 0)
-			snprintf(ns, sizeof(ns), "%s", eq + 1);
-		else if (strcmp(name, "BERTH_TEST_CONTAINERD_IMAGE") == 0)
-			snprintf(image, sizeof(image), "%s", eq + 1);
-		else if (strcmp(name, "BERTH_TEST_CONTAINERD_IMAGE_INDEX") == 0)
-			snprintf(image_index, sizeof(image_index), "%s", eq + 1);
-		else if (strcmp(name, "BERTH_TEST_CONTAINERD_IMAGE_LAYERS") == 0)
-			snprintf(image_layers, sizeof(image_layers), "%s", eq + 1);
-	}
-	fclose(f);
-	return sock[0] && ns[0] && image[0];
+	return read_env(path, vars, NULL) && sock[0] && ns[0] && image[0];
 }
 
 /* ---- module helpers ------------------------------------------------------------------- */
 
-static const char *const loop_cmd[] = {
-	"/bin/sh", "-c",
-	"echo hello-berth; trap 'exit 3' TERM; trap 'exit 7' USR1; "
-	"while :; do sleep 1 & wait; done",
-	NULL
-};
-
-static void make_spec(berth_container_spec *spec, const char *berth_id, const char *name,
-		      const char *const *cmd)
+static void remove_container(const char *id)
 {
-	memset(spec, 0, sizeof(*spec));
-	spec->size = sizeof(*spec);
-	spec->berth_id = berth_id;
-	spec->name = name;
-	spec->image = image;
-	spec->cmd = cmd;
-	spec->network_mode = "bridge";
-	spec->owner = "test:containerd";
-}
-
-static void track(const char *id)
-{
-	if (id && n_created < sizeof(created) / sizeof(created[0]))
-		created[n_created++] = strdup(id);
-}
-
-static char *create(const berth_container_spec *spec, berth_error *err)
-{
-	char *id = NULL;
-
-	berth_error_clear(err);
-	if (drv->create(inst, spec, 0, &id, err) < 0)
-		return NULL;
-	track(id);
-	return id;
-}
-
-static void cleanup_containers(void)
-{
-	for (size_t i = 0; i < n_created; i++) {
-		ctr(NULL, "tasks", "kill", "-a", created[i]);
-		ctr(NULL, "tasks", "delete", "-f", created[i]);
-		ctr(NULL, "containers", "delete", created[i], NULL);
-		free(created[i]);
-	}
-	n_created = 0;
-}
-
-static void uuid(char *buf, size_t len, int n)
-{
-	snprintf(buf, len, "%08x-0000-4000-8000-%012d", (unsigned)getpid(), n);
-}
-
-static int state_of(const char *id)
-{
-	berth_container_info info = { .size = sizeof(info) };
-	berth_error err;
-	int st;
-
-	if (drv->inspect(inst, id, &info, &err) < 0)
-		return -1;
-	st = info.state;
-	berth_container_info_release(&info);
-	return st;
-}
-
-/* Waits for an event; returns its exit code, or -1 when none came. */
-static int expect_event(int type, const char *id, const char *what)
-{
-	struct testhost_record *r = testhost_wait_event(th, type, id, EVENT_WAIT_MS);
-	int code = -1;
-
-	EXPECT(r != NULL, "no %s event for %s", what, id);
-	if (r) {
-		code = r->exit_code;
-		testhost_record_free(r);
-	}
-	return code;
-}
-
-static void drain(void)
-{
-	struct testhost_record *r;
-
-	while ((r = testhost_wait(th, TESTHOST_EVENT, NULL, NULL, 0)))
-		testhost_record_free(r);
-	while ((r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 0)))
-		testhost_record_free(r);
-}
-
-static void *open_instance(const char *settings_text, berth_error *err)
-{
-	const berth_settings *s;
-	void *i = NULL;
-
-	s = testhost_settings(th, "containerd", settings_text, drv->options, err);
-	if (!s)
-		return NULL;
-	if (drv->open(testhost_host(th), s, testhost_backend_handle(th), &i, err) < 0)
-		return NULL;
-	return i;
+	ctr(NULL, "tasks", "kill", "-a", id);
+	ctr(NULL, "tasks", "delete", "-f", id);
+	ctr(NULL, "containers", "delete", id, NULL);
 }
 
 /* ---- cases ---------------------------------------------------------------------------- */
 
 static void case_settings(void)
 {
-	static const struct {
-		const char *text, *key;
-	} bad[] = {
+	static const struct bad_setting bad[] = {
 		{ "timeout = 0;", "timeout" },
 		{ "socket = \"tcp://localhost:1234\";", "socket" },
 		{ "socket = \"relative.sock\";", "socket" },
@@ -458,63 +160,12 @@ static void case_settings(void)
 		{ "runtime = \"io containerd\";", "runtime" },
 		{ "log_dir = \"logs\";", "log_dir" },
 	};
-	berth_error err;
-	void *i;
 
 	case_begin();
-	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-		i = open_instance(bad[k].text, &err);
-		EXPECT(!i && err.code == BERTH_E_INVALID && strstr(err.message, bad[k].key),
-		       "%s: %s", bad[k].text, i ? "accepted" : err.message);
-		if (i)
-			drv->close(i);
-	}
-	i = open_instance("color = \"blue\";", &err);
-	EXPECT(!i && strstr(err.message, "color"), "unknown key: %s", i ? "accepted" : err.message);
+	expect_settings_refused(bad, sizeof(bad) / sizeof(bad[0]));
 	case_end("settings are validated in open() and name the key");
 }
 
-static void case_down_at_open(void)
-{
-	struct testhost_record *r;
-	berth_container_spec spec;
-	char settings[512], missing[256], *id = NULL;
-	berth_error err;
-	double t0;
-	void *i;
-
-	case_begin();
-	drain();
-	snprintf(missing, sizeof(missing), "/tmp/berth-test-no-containerd-%d.sock", (int)getpid());
-	snprintf(settings, sizeof(settings), "socket = \"unix://%s\"; timeout = 2;", missing);
-	i = open_instance(settings, &err);
-	EXPECT(i != NULL, "open with containerd down failed: %s", err.message);
-	if (!i)
-		goto out;
-	r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 1000);
-	EXPECT(r && !r->reachable, "no backend_status(false) from open()");
-	if (r) {
-		EXPECT(r->text && strstr(r->text, missing), "status text: %s", r->text);
-		testhost_record_free(r);
-	}
-	EXPECT(drv->watch(i, &err) == 0, "watch: %s", err.message);
-	make_spec(&spec, "00000000-0000-4000-8000-000000000000", "never", loop_cmd);
-	EXPECT(drv->create(i, &spec, 0, &id, &err) < 0 && err.code == BERTH_E_UNAVAILABLE,
-	       "create with containerd down: code %d", err.code);
-	free(id);
-	EXPECT(strstr(err.message, missing) && strstr(err.message, "unreachable"), "message: %s",
-	       err.message);
-	diag("create while down: %s", err.message);
-	EXPECT(drv->ping(i, NULL, &err) < 0 && err.code == BERTH_E_UNAVAILABLE, "ping: %d",
-	       err.code);
-	usleep(300 * 1000);
-	t0 = mono_us();
-	drv->close(i);
-	EXPECT(mono_us() - t0 < 500e3, "close() took %.0f us", mono_us() - t0);
-out:
-	drain();
-	case_end("open() succeeds with containerd down: backend_status(false), ops UNAVAILABLE");
-}
 
 static void case_open(void)
 {
@@ -574,7 +225,7 @@ static void case_create(void)
 	spec.n_mounts = 1;
 	spec.resources.memory = 64 * MB;
 	spec.resources.memory_swap = 128 * MB;
-	id = create(&spec, &err);
+	id = create(&spec, 0, &err);
 	EXPECT(id != NULL, "create: %s", err.message);
 	if (!id)
 		goto out;
@@ -680,7 +331,7 @@ static void case_start(void)
 	case_begin();
 	drain();
 	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
-	expect_event(BERTH_EV_START, main_id, "start");
+	expect_event(BERTH_EV_START, main_id, NULL, "start");
 	ctr_task(main_id, status, sizeof(status), &pid);
 	EXPECT(strcmp(status, "RUNNING") == 0, "ctr task status %s", status);
 	EXPECT(proc_alive(pid), "task pid %d not in /proc", pid);
@@ -721,7 +372,7 @@ static void case_kill(void)
 	drain();
 	ctr_task(main_id, status, sizeof(status), &pid);
 	EXPECT(drv->kill(inst, main_id, SIGUSR1, 0, &err) == 0, "kill USR1: %s", err.message);
-	code = expect_event(BERTH_EV_EXIT, main_id, "exit");
+	code = expect_event(BERTH_EV_EXIT, main_id, NULL, "exit");
 	EXPECT(code == 7, "exit event code %d, want 7", code);
 	ctr_task(main_id, status, sizeof(status), NULL);
 	EXPECT(strcmp(status, "STOPPED") == 0, "ctr task status %s", status);
@@ -738,13 +389,13 @@ static void case_kill(void)
 	       "kill of a missing container: code %d (%s)", err.code, err.message);
 	/* a new start deletes the old task and runs again */
 	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "restart: %s", err.message);
-	expect_event(BERTH_EV_START, main_id, "start");
+	expect_event(BERTH_EV_START, main_id, NULL, "start");
 	EXPECT(state_of(main_id) == BERTH_RS_RUNNING, "state after restart %d", state_of(main_id));
 	EXPECT(drv->kill(inst, main_id, SIGTERM, 0, &err) == 0, "kill TERM: %s", err.message);
-	code = expect_event(BERTH_EV_EXIT, main_id, "exit");
+	code = expect_event(BERTH_EV_EXIT, main_id, NULL, "exit");
 	EXPECT(code == 3, "exit code %d after TERM, want 3", code);
 	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
-	expect_event(BERTH_EV_START, main_id, "start");
+	expect_event(BERTH_EV_START, main_id, NULL, "start");
 	drain();
 	case_end("kill: signal reaches the process, EXIT event with the exit code, CONFLICT when "
 		 "stopped, start again");
@@ -758,14 +409,14 @@ static void case_pause(void)
 	case_begin();
 	drain();
 	EXPECT(drv->pause(inst, main_id, 0, &err) == 0, "pause: %s", err.message);
-	expect_event(BERTH_EV_PAUSE, main_id, "pause");
+	expect_event(BERTH_EV_PAUSE, main_id, NULL, "pause");
 	cgroup_text("freezer", main_id, "freezer.state", st, sizeof(st));
 	EXPECT(strcmp(st, "FROZEN") == 0, "freezer.state %s", st);
 	EXPECT(state_of(main_id) == BERTH_RS_PAUSED, "state %d", state_of(main_id));
 	EXPECT(drv->pause(inst, main_id, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
 	       "second pause: code %d (%s)", err.code, err.message);
 	EXPECT(drv->resume(inst, main_id, 0, &err) == 0, "resume: %s", err.message);
-	expect_event(BERTH_EV_RESUME, main_id, "resume");
+	expect_event(BERTH_EV_RESUME, main_id, NULL, "resume");
 	cgroup_text("freezer", main_id, "freezer.state", st, sizeof(st));
 	EXPECT(strcmp(st, "THAWED") == 0, "freezer.state %s", st);
 	EXPECT(state_of(main_id) == BERTH_RS_RUNNING, "state %d", state_of(main_id));
@@ -890,7 +541,7 @@ static void case_kill_all_and_stopped_update(void)
 	snprintf(name, sizeof(name), "ctrd-tree-%d", (int)getpid());
 	make_spec(&spec, bid, name, tree_cmd);
 	spec.image = image_layers; /* two layers: the chain id is computed, not a diff id */
-	id = create(&spec, &err);
+	id = create(&spec, 0, &err);
 	EXPECT(id != NULL, "create from %s: %s", image_layers, err.message);
 	if (!id)
 		goto out;
@@ -898,7 +549,7 @@ static void case_kill_all_and_stopped_update(void)
 	do_update(bid, none, r, false, &err, &rc);
 	EXPECT(rc == 0, "update of a created container: %s", err.message);
 	EXPECT(drv->start(inst, bid, 0, &err) == 0, "start: %s", err.message);
-	expect_event(BERTH_EV_START, bid, "start");
+	expect_event(BERTH_EV_START, bid, NULL, "start");
 	EXPECT(limits_are(bid, 32 * MB, UNLIMITED, 64 * MB), "limits stored before start");
 	ctr_task(bid, status, sizeof(status), &pid);
 	{
@@ -911,7 +562,7 @@ static void case_kill_all_and_stopped_update(void)
 	EXPECT(testhost_wait_event(th, BERTH_EV_EXIT, bid, 700) == NULL, "TERM ended it");
 	EXPECT(drv->kill(inst, bid, SIGKILL, BERTH_KILL_ALL, &err) == 0, "KILL all: %s",
 	       err.message);
-	code = expect_event(BERTH_EV_EXIT, bid, "exit");
+	code = expect_event(BERTH_EV_EXIT, bid, NULL, "exit");
 	EXPECT(code == 137, "exit code %d, want 137", code);
 	EXPECT(drv->remove(inst, bid, 0, &err) == 0, "remove: %s", err.message);
 	EXPECT(ctr_info(bid) == NULL && !ctr_has_snapshot(bid), "remove left container/snapshot");
@@ -941,12 +592,12 @@ static void case_oom(void)
 	spec.image = image_index; /* its target is an index: the amd64 entry is picked */
 	spec.resources.memory = 8 * MB;
 	spec.resources.memory_swap = 8 * MB;
-	id = create(&spec, &err);
+	id = create(&spec, 0, &err);
 	EXPECT(id != NULL, "create from %s: %s", image_index, err.message);
 	if (!id)
 		goto out;
 	EXPECT(drv->start(inst, bid, 0, &err) == 0, "start: %s", err.message);
-	code = expect_event(BERTH_EV_EXIT, bid, "exit");
+	code = expect_event(BERTH_EV_EXIT, bid, NULL, "exit");
 	EXPECT(code == 42, "exit code %d, want 42", code);
 	r = testhost_wait_event(th, BERTH_EV_OOM, bid, 2000);
 	EXPECT(r != NULL, "no OOM event");
@@ -975,7 +626,7 @@ static void case_start_fails(void)
 	uuid(bid, sizeof(bid), 5);
 	snprintf(name, sizeof(name), "ctrd-bad-%d", (int)getpid());
 	make_spec(&spec, bid, name, bad_cmd);
-	id = create(&spec, &err);
+	id = create(&spec, 0, &err);
 	EXPECT(id != NULL, "create: %s", err.message);
 	if (!id)
 		goto out;
@@ -1084,7 +735,7 @@ static void case_containerd_restart(void)
 	case_begin();
 	drain();
 	ctr_task(main_id, status, sizeof(status), &pid);
-	EXPECT(run_peer("down") == 0, "containerd.sh down failed");
+	EXPECT(run_peer(peer, "down") == 0, "containerd.sh down failed");
 	r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 5000);
 	EXPECT(r && !r->reachable, "no backend_status(false) after containerd went down");
 	if (r)
@@ -1094,14 +745,14 @@ static void case_containerd_restart(void)
 	EXPECT(drv->kill(inst, main_id, SIGUSR1, 0, &err) < 0 && err.code == BERTH_E_UNAVAILABLE,
 	       "kill while down: code %d (%s)", err.code, err.message);
 	EXPECT(proc_alive(pid), "the task died with containerd");
-	EXPECT(run_peer("start") == 0, "containerd.sh start failed");
+	EXPECT(run_peer(peer, "start") == 0, "containerd.sh start failed");
 	r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 10000);
 	EXPECT(r && r->reachable, "no backend_status(true) after containerd came back");
 	testhost_record_free(r);
 	EXPECT(state_of(main_id) == BERTH_RS_RUNNING, "state after restart %d", state_of(main_id));
 	EXPECT(drv->kill(inst, main_id, SIGUSR1, 0, &err) == 0, "kill after restart: %s",
 	       err.message);
-	code = expect_event(BERTH_EV_EXIT, main_id, "exit after reconnect");
+	code = expect_event(BERTH_EV_EXIT, main_id, NULL, "exit after reconnect");
 	EXPECT(code == 7, "exit code %d", code);
 	drain();
 	case_end("containerd down and up: status false/true, UNAVAILABLE between, the task "
@@ -1117,14 +768,14 @@ static void case_remove(void)
 	case_begin();
 	drain();
 	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
-	expect_event(BERTH_EV_START, main_id, "start");
+	expect_event(BERTH_EV_START, main_id, NULL, "start");
 	ctr_task(main_id, status, sizeof(status), &pid);
 	EXPECT(drv->remove(inst, main_id, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
 	       "remove running without force: code %d (%s)", err.code, err.message);
 	EXPECT(drv->pause(inst, main_id, 0, &err) == 0, "pause: %s", err.message);
 	EXPECT(drv->remove(inst, main_id, BERTH_REMOVE_FORCE, &err) == 0, "force remove: %s",
 	       err.message);
-	expect_event(BERTH_EV_DESTROY, main_id, "destroy");
+	expect_event(BERTH_EV_DESTROY, main_id, NULL, "destroy");
 	EXPECT(ctr_info(main_id) == NULL, "container still in containerd");
 	EXPECT(!ctr_has_snapshot(main_id), "snapshot left");
 	ctr_task(main_id, status, sizeof(status), NULL);
@@ -1146,10 +797,9 @@ static void case_remove(void)
 
 int main(int argc, char **argv)
 {
-	const char *run = getenv("BERTH_TEST_RUN");
+	const char *run = test_run_dir();
 	bool started_peer = false;
 	char envfile[512];
-	berth_error err;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) {
@@ -1165,38 +815,23 @@ int main(int argc, char **argv)
 			return 77;
 		}
 	}
-	if (!run || !*run)
-		run = "/tmp/berth-test";
 	snprintf(peer, sizeof(peer), "%s/tests/integration/lib/containerd.sh", BERTH_TOP_SRCDIR);
 	snprintf(envfile, sizeof(envfile), "%s/containerd.env", run);
-	if (run_peer("status") != 0) {
-		started_peer = true;
-		if (run_peer("start") != 0) {
-			printf("not ok - the containerd peer (%s start) did not start\n", peer);
-			return 1;
-		}
-	} else if (run_peer("start") != 0) { /* idempotent: images and env file */
-		printf("not ok - %s start\n", peer);
+	/* rerun when up: its start is idempotent (images and env file) */
+	if (start_peer(peer, "the containerd peer", true, NULL, &started_peer) != 0)
 		return 1;
-	}
-	if (!read_env(envfile)) {
+	if (!read_peer_env(envfile)) {
 		printf("not ok - %s lacks the peer's settings\n", envfile);
 		return 1;
 	}
 	snprintf(log_dir, sizeof(log_dir), "%s/containerd-logs-%d", run, (int)getpid());
 	printf("# containerd at %s, namespace %s, image %s\n", sock, ns, image);
 
-	th = testhost_new("test:containerd", NULL);
-	case_begin();
-	EXPECT(testhost_load(th, argv[1], &err) == 0, "load %s: %s", argv[1], err.message);
-	drv = testhost_backend_driver(th, "containerd");
-	EXPECT(drv != NULL, "no driver \"containerd\" registered");
-	if (!case_end("module loads and registers the containerd driver")) {
-		testhost_free(th);
+	spec_defaults = (struct spec_defaults){ image, "bridge", "test:containerd" };
+	if (!load_driver("test:containerd", argv[1], "containerd"))
 		return 1;
-	}
 	case_settings();
-	case_down_at_open();
+	case_runtime_down_at_open("containerd");
 	case_open();
 	if (inst) {
 		case_create();
@@ -1215,7 +850,7 @@ int main(int argc, char **argv)
 		case_remove();
 		drv->close(inst);
 	}
-	cleanup_containers();
+	cleanup_tracked(remove_container);
 	testhost_free(th);
 	if (mnt_dir[0])
 		rmdir(mnt_dir);
@@ -1225,7 +860,6 @@ int main(int argc, char **argv)
 		run_capture(rm, NULL);
 	}
 	if (started_peer)
-		run_peer("stop");
-	printf("# %d passed, %d failed\n", n_ok, n_fail);
-	return n_fail ? 1 : 0;
+		run_peer(peer, "stop");
+	return report_summary();
 }

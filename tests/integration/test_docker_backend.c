@@ -20,7 +20,6 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +27,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -36,87 +34,23 @@
 
 #include <berth/berth.h>
 
-#include "testhost.h"
+#include "itest.h"
+#include "itest_json.h"
 
 #ifndef BERTH_TOP_SRCDIR
 #define BERTH_TOP_SRCDIR "."
 #endif
 
 #define MB (1024LL * 1024LL)
-#define EVENT_WAIT_MS 15000
 
 extern char **environ;
 
 static const char *sock;
 static const char *image;
 static int api_minor; /* the daemon's own ApiVersion, for the independent client */
-static int n_ok, n_fail;
-static bool case_failed;
 static char run_tag[32];
 
-static struct testhost *th;
-static const berth_backend_driver *drv;
-static void *inst;
-
-/* containers to force-remove at the end (native ids or names) */
-static char *created[64];
-static size_t n_created;
-
-/* ---- reporting ---------------------------------------------------------------------- */
-
-static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("#   ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
-
-#define EXPECT(cond, ...)                                                                   \
-	do {                                                                                \
-		if (!(cond)) {                                                              \
-			case_failed = true;                                                 \
-			diag("%s:%d: expected %s", __FILE__, __LINE__, #cond);              \
-			diag(__VA_ARGS__);                                                  \
-		}                                                                           \
-	} while (0)
-
-static void case_begin(void)
-{
-	case_failed = false;
-}
-
-static bool case_end(const char *name)
-{
-	if (case_failed)
-		n_fail++;
-	else
-		n_ok++;
-	printf("%s - %s\n", case_failed ? "not ok" : "ok", name);
-	fflush(stdout);
-	return !case_failed;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
+#define label_of(o, key) jlabel(o, "Config.Labels", key)
 
 /* ---- an independent Docker client (plain libcurl) ------------------------------------ */
 
@@ -196,83 +130,18 @@ static json_object *direct_inspect(const char *id)
 	return o;
 }
 
-/* Value at a '.'-separated path of objects, or NULL. */
-static json_object *jpath(json_object *o, const char *path)
-{
-	char key[128];
-
-	while (o && *path) {
-		const char *dot = strchr(path, '.');
-		size_t n = dot ? (size_t)(dot - path) : strlen(path);
-
-		if (n >= sizeof(key))
-			return NULL;
-		memcpy(key, path, n);
-		key[n] = '\0';
-		if (!json_object_object_get_ex(o, key, &o))
-			return NULL;
-		path += n + (dot ? 1 : 0);
-	}
-	return o;
-}
-
-static const char *jstr(json_object *o, const char *path)
-{
-	json_object *v = jpath(o, path);
-
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
-}
-
-static int64_t jint(json_object *o, const char *path)
-{
-	json_object *v = jpath(o, path);
-
-	return v ? json_object_get_int64(v) : INT64_MIN;
-}
-
-/* Config.Labels[key] (label keys contain dots, so not through jpath). */
-static const char *label_of(json_object *o, const char *key)
-{
-	json_object *labels = jpath(o, "Config.Labels"), *v;
-
-	if (!labels || !json_object_object_get_ex(labels, key, &v))
-		return "";
-	return json_object_get_string(v);
-}
-
-static void track(const char *id)
-{
-	if (id && n_created < sizeof(created) / sizeof(created[0]))
-		created[n_created++] = strdup(id);
-}
-
-static void cleanup_containers(void)
+static void remove_container(const char *id)
 {
 	char path[256];
 
-	for (size_t i = 0; i < n_created; i++) {
-		snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", created[i]);
-		direct("DELETE", path, NULL, NULL);
-		free(created[i]);
-	}
-	n_created = 0;
+	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", id);
+	direct("DELETE", path, NULL, NULL);
 }
 
 /* cgroup v1 memory file of a container, or -1 when absent. */
 static long long cgroup_value(const char *id, const char *file)
 {
-	char path[512];
-	long long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/fs/cgroup/memory/docker/%s/%s", id, file);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%lld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	return read_number("/sys/fs/cgroup/memory/docker/%s/%s", id, file);
 }
 
 static bool have_memsw(const char *id)
@@ -282,7 +151,8 @@ static bool have_memsw(const char *id)
 
 /* ---- module helpers ----------------------------------------------------------------- */
 
-static const char *const loop_cmd[] = {
+/* no output; INT exits 5 as well (the stop-signal cases) */
+static const char *const quiet_loop_cmd[] = {
 	"/bin/sh", "-c",
 	"trap 'exit 3' TERM; trap 'exit 7' USR1; trap 'exit 5' INT; "
 	"while :; do sleep 1 & wait; done",
@@ -292,87 +162,9 @@ static const char *const ignore_term_cmd[] = {
 	"/bin/sh", "-c", "trap '' TERM; while :; do sleep 1 & wait; done", NULL
 };
 
-static void make_spec(berth_container_spec *spec, const char *berth_id, const char *name,
-		      const char *const *cmd)
-{
-	memset(spec, 0, sizeof(*spec));
-	spec->size = sizeof(*spec);
-	spec->berth_id = berth_id;
-	spec->name = name;
-	spec->image = image;
-	spec->cmd = cmd;
-	spec->network_mode = "bridge";
-	spec->restart.type = BERTH_RESTART_NO;
-}
-
-static char *create(const berth_container_spec *spec, unsigned flags, berth_error *err)
-{
-	char *id = NULL;
-
-	berth_error_clear(err);
-	if (drv->create(inst, spec, flags, &id, err) < 0)
-		return NULL;
-	track(id);
-	return id;
-}
-
 static struct testhost_record *wait_event(int type, const char *id)
 {
 	return testhost_wait_event(th, type, id, EVENT_WAIT_MS);
-}
-
-/* Waits for an event and checks its berth id; returns its exit code (or -1). */
-static int expect_event(int type, const char *id, const char *berth_id, const char *what)
-{
-	struct testhost_record *r = wait_event(type, id);
-	int code = -1;
-
-	EXPECT(r != NULL, "no %s event for %.12s", what, id);
-	if (r) {
-		EXPECT(!berth_id || (r->berth_id && strcmp(r->berth_id, berth_id) == 0),
-		       "%s event: berth id %s, wanted %s", what,
-		       r->berth_id ? r->berth_id : "(none)", berth_id);
-		code = r->exit_code;
-		testhost_record_free(r);
-	}
-	return code;
-}
-
-static int state_of(const char *id)
-{
-	berth_container_info info = { .size = sizeof(info) };
-	berth_error err;
-	int st;
-
-	if (drv->inspect(inst, id, &info, &err) < 0)
-		return -1;
-	st = info.state;
-	berth_container_info_release(&info);
-	return st;
-}
-
-/* Drops the records a case does not look at. */
-static void drain(void)
-{
-	struct testhost_record *r;
-
-	while ((r = testhost_wait(th, TESTHOST_EVENT, NULL, NULL, 0)))
-		testhost_record_free(r);
-	while ((r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 0)))
-		testhost_record_free(r);
-}
-
-static void *open_instance(const char *settings_text, berth_error *err)
-{
-	const berth_settings *s;
-	void *i = NULL;
-
-	s = testhost_settings(th, "docker", settings_text, drv->options, err);
-	if (!s)
-		return NULL;
-	if (drv->open(testhost_host(th), s, testhost_backend_handle(th), &i, err) < 0)
-		return NULL;
-	return i;
 }
 
 static int run_script(const char *script, const char *arg)
@@ -842,7 +634,7 @@ static void case_down_at_open(void)
 		testhost_record_free(r);
 	}
 	EXPECT(drv->watch(i, &err) == 0, "watch: %s", err.message);
-	make_spec(&spec, "00000000-0000-0000-0000-000000000000", "never", loop_cmd);
+	make_spec(&spec, "00000000-0000-0000-0000-000000000000", "never", quiet_loop_cmd);
 	id = NULL;
 	EXPECT(drv->create(i, &spec, 0, &id, &err) < 0 && err.code == BERTH_E_UNAVAILABLE,
 	       "create with dockerd down: code %d", err.code);
@@ -943,7 +735,7 @@ static void case_create(void)
 	snprintf(main_berth_id, sizeof(main_berth_id), "11111111-2222-3333-4444-%012d",
 		 (int)getpid());
 	snprintf(main_name, sizeof(main_name), "bt-main-%s", run_tag);
-	make_spec(&spec, main_berth_id, main_name, loop_cmd);
+	make_spec(&spec, main_berth_id, main_name, quiet_loop_cmd);
 	spec.env = env;
 	spec.hostname = "berthhost";
 	spec.restart.type = BERTH_RESTART_ON_FAILURE;
@@ -1462,7 +1254,7 @@ static void case_missing_image(void)
 
 	case_begin();
 	snprintf(name, sizeof(name), "bt-noimage-%s", run_tag);
-	make_spec(&spec, "cccccccc-2222-3333-4444-555555555555", name, loop_cmd);
+	make_spec(&spec, "cccccccc-2222-3333-4444-555555555555", name, quiet_loop_cmd);
 	spec.image = "berth-no-such-image:1";
 	t0 = mono_ms();
 	id = create(&spec, 0, &err);
@@ -1700,7 +1492,7 @@ static void case_dockerd_restart(void)
 
 	/* events flow again */
 	snprintf(name, sizeof(name), "bt-after-%s", run_tag);
-	make_spec(&spec, "dddddddd-2222-3333-4444-555555555555", name, loop_cmd);
+	make_spec(&spec, "dddddddd-2222-3333-4444-555555555555", name, quiet_loop_cmd);
 	id = create(&spec, 0, &err);
 	EXPECT(id != NULL, "create after restart: %s", err.message);
 	if (id) {
@@ -1732,7 +1524,6 @@ static void case_close(void)
 int main(int argc, char **argv)
 {
 	json_object *v;
-	berth_error err;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	sock = getenv("BERTH_TEST_DOCKER_SOCK");
@@ -1754,15 +1545,9 @@ int main(int argc, char **argv)
 	       jstr(v, "MinAPIVersion"));
 	json_object_put(v);
 
-	th = testhost_new("test:docker", NULL);
-	case_begin();
-	EXPECT(testhost_load(th, argv[1], &err) == 0, "load %s: %s", argv[1], err.message);
-	drv = testhost_backend_driver(th, "docker");
-	EXPECT(drv != NULL, "no driver \"docker\" registered");
-	if (!case_end("module loads and registers the docker driver")) {
-		testhost_free(th);
+	spec_defaults = (struct spec_defaults){ image, "bridge", NULL };
+	if (!load_driver("test:docker", argv[1], "docker"))
 		return 1;
-	}
 
 	case_settings();
 	case_down_at_open();
@@ -1787,7 +1572,7 @@ int main(int argc, char **argv)
 		case_dockerd_restart();
 		case_close();
 	}
-	cleanup_containers();
+	cleanup_tracked(remove_container);
 	if (mnt_bind[0])
 		rmdir(mnt_bind);
 	if (mnt_colon[0])
@@ -1800,6 +1585,5 @@ int main(int argc, char **argv)
 	if (direct_handle)
 		curl_easy_cleanup(direct_handle);
 	curl_global_cleanup();
-	printf("# %d passed, %d failed\n", n_ok, n_fail);
-	return n_fail ? 1 : 0;
+	return report_summary();
 }

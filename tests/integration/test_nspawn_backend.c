@@ -16,155 +16,39 @@
  * records). Every machine it creates is removed at the end, also after failures.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <berth/berth.h>
 
-#include "testhost.h"
+#include "itest.h"
 
 #ifndef BERTH_TOP_SRCDIR
 #define BERTH_TOP_SRCDIR "."
 #endif
 
 #define MB (1024LL * 1024LL)
-#define EVENT_WAIT_MS 15000
-
-extern char **environ;
 
 static char peer[512];
 static char bus[256], cgroup[256], images[256], image[64];
 static char machines_dir[256], state_dir[256];
-static int n_ok, n_fail;
-static bool case_failed;
-
-static struct testhost *th;
-static const berth_backend_driver *drv;
-static void *inst;
-
-static char *created[32];
-static size_t n_created;
-
-/* ---- reporting ------------------------------------------------------------------------ */
-
-static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("#   ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
-
-#define EXPECT(cond, ...)                                                                   \
-	do {                                                                                \
-		if (!(cond)) {                                                              \
-			case_failed = true;                                                 \
-			diag("%s:%d: expected %s", __FILE__, __LINE__, #cond);              \
-			diag(__VA_ARGS__);                                                  \
-		}                                                                           \
-	} while (0)
-
-static void case_begin(void)
-{
-	case_failed = false;
-}
-
-static bool case_end(const char *name)
-{
-	if (case_failed)
-		n_fail++;
-	else
-		n_ok++;
-	printf("%s - %s\n", case_failed ? "not ok" : "ok", name);
-	fflush(stdout);
-	return !case_failed;
-}
-
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* ---- independent checks ---------------------------------------------------------------- */
 
-/* Runs argv, returns its exit status (-1 if it could not run); *out gets its stdout
- * (malloc()ed, NUL-terminated, trailing newline removed) when out is non-NULL. */
-static int run_capture(char *const argv[], char **out)
+/* run_capture(), without the trailing newline of a one-line answer. */
+static int run_line(char *const argv[], char **out)
 {
-	posix_spawn_file_actions_t fa;
-	int pfd[2], status;
-	size_t len = 0;
-	char *buf = NULL;
-	pid_t pid;
+	int rc = run_capture(argv, out);
+	size_t len = *out ? strlen(*out) : 0;
 
-	if (out)
-		*out = NULL;
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -1;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		close(pfd[0]);
-		close(pfd[1]);
-		return -1;
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	close(pfd[1]);
-	for (;;) {
-		char chunk[4096];
-		ssize_t n = read(pfd[0], chunk, sizeof(chunk));
-		char *p;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		p = realloc(buf, len + (size_t)n + 1);
-		if (!p)
-			break;
-		buf = p;
-		memcpy(buf + len, chunk, (size_t)n);
-		len += (size_t)n;
-		buf[len] = '\0';
-	}
-	close(pfd[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	if (buf && len && buf[len - 1] == '\n')
-		buf[len - 1] = '\0';
-	if (out)
-		*out = buf ? buf : strdup("");
-	else
-		free(buf);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static int run_peer(const char *arg)
-{
-	char *argv[] = { "/bin/sh", peer, (char *)arg, NULL };
-
-	return run_capture(argv, NULL);
+	if (len && (*out)[len - 1] == '\n')
+		(*out)[len - 1] = '\0';
+	return rc;
 }
 
 /* A property of a unit, as systemctl inside the private systemd shows it; malloc()ed. */
@@ -175,7 +59,7 @@ static char *unit_prop(const char *name, const char *prop)
 
 	snprintf(unit, sizeof(unit), "berth-%s.service", name);
 	snprintf(p, sizeof(p), "--property=%s", prop);
-	if (run_capture(argv, &out) != 0) {
+	if (run_line(argv, &out) != 0) {
 		free(out);
 		return strdup("(systemctl failed)");
 	}
@@ -201,7 +85,7 @@ static char *machine_prop(const char *name, const char *prop)
 			 (char *)name, NULL };
 
 	snprintf(p, sizeof(p), "--property=%s", prop);
-	if (run_capture(argv, &out) != 0) {
+	if (run_line(argv, &out) != 0) {
 		free(out);
 		return NULL;
 	}
@@ -210,19 +94,8 @@ static char *machine_prop(const char *name, const char *prop)
 
 static long long cgroup_limit(const char *name)
 {
-	char path[512], buf[64];
-	long long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/system.slice/berth-%s.service/memory.limit_in_bytes",
-		 cgroup, name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fgets(buf, sizeof(buf), f))
-		v = atoll(buf);
-	fclose(f);
-	return v;
+	return read_number("%s/system.slice/berth-%s.service/memory.limit_in_bytes", cgroup,
+			   name);
 }
 
 static bool path_exists(const char *dir, const char *name, const char *suffix)
@@ -238,85 +111,27 @@ static bool reachable_is(const struct testhost_record *r, const void *arg)
 	return r->reachable == *(const bool *)arg;
 }
 
-static bool read_env(const char *path)
+static bool read_peer_env(const char *path)
 {
-	char line[512];
-	FILE *f = fopen(path, "r");
+	const struct env_var vars[] = {
+		{ "BERTH_TEST_SYSTEMD_BUS", bus, sizeof(bus) },
+		{ "BERTH_TEST_SYSTEMD_CGROUP", cgroup, sizeof(cgroup) },
+		{ "BERTH_TEST_NSPAWN_IMAGES", images, sizeof(images) },
+		{ "BERTH_TEST_NSPAWN_IMAGE", image, sizeof(image) },
+		{ NULL, NULL, 0 },
+	};
 
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		char *eq = strchr(line, '='), *v;
-		const char *name = line + 7;
-		size_t l;
-
-		if (strncmp(line, "export ", 7) != 0 || !eq)
-			continue;
-		*eq = '\0';
-		v = eq + 1;
-		v[strcspn(v, "\n")] = '\0';
-		l = strlen(v);
-		if (l >= 2 && v[0] == '\'' && v[l - 1] == '\'') {
-			v[l - 1] = '\0';
-			v++;
-		}
-		if (strcmp(name, "BERTH_TEST_SYSTEMD_BUS") == 0)
-			snprintf(bus, sizeof(bus), "%s", v);
-		else if (strcmp(name, "BERTH_TEST_SYSTEMD_CGROUP") == 0)
-			snprintf(cgroup, sizeof(cgroup), "%s", v);
-		else if (strcmp(name, "BERTH_TEST_NSPAWN_IMAGES") == 0)
-			snprintf(images, sizeof(images), "%s", v);
-		else if (strcmp(name, "BERTH_TEST_NSPAWN_IMAGE") == 0)
-			snprintf(image, sizeof(image), "%s", v);
-	}
-	fclose(f);
-	return bus[0] && cgroup[0] && images[0] && image[0];
+	return read_env(path, vars, NULL) && bus[0] && cgroup[0] && images[0] && image[0];
 }
 
 /* ---- module helpers ------------------------------------------------------------------- */
 
-static const char *const loop_cmd[] = {
-	"/bin/sh", "-c",
-	"echo hello-berth; trap 'exit 3' TERM; trap 'exit 7' USR1; "
-	"while :; do sleep 1 & wait; done",
-	NULL
-};
-
-static void make_spec(berth_container_spec *spec, const char *berth_id, const char *name,
-		      const char *const *cmd)
-{
-	memset(spec, 0, sizeof(*spec));
-	spec->size = sizeof(*spec);
-	spec->berth_id = berth_id;
-	spec->name = name;
-	spec->image = image;
-	spec->cmd = cmd;
-	spec->network_mode = "host";
-	spec->owner = "test:nspawn";
-}
-
-static char *create(const berth_container_spec *spec, berth_error *err)
-{
-	char *id = NULL;
-
-	berth_error_clear(err);
-	if (drv->create(inst, spec, 0, &id, err) < 0)
-		return NULL;
-	if (n_created < sizeof(created) / sizeof(created[0]))
-		created[n_created++] = strdup(id);
-	return id;
-}
-
-static void cleanup_machines(void)
+static void remove_machine(const char *id)
 {
 	berth_error err;
 
-	for (size_t i = 0; i < n_created; i++) {
-		if (inst)
-			drv->remove(inst, created[i], BERTH_REMOVE_FORCE, &err);
-		free(created[i]);
-	}
-	n_created = 0;
+	if (inst)
+		drv->remove(inst, id, BERTH_REMOVE_FORCE, &err);
 }
 
 static int info_of(const char *id, berth_container_info *info)
@@ -326,55 +141,6 @@ static int info_of(const char *id, berth_container_info *info)
 	memset(info, 0, sizeof(*info));
 	info->size = sizeof(*info);
 	return drv->inspect(inst, id, info, &err);
-}
-
-static int state_of(const char *id)
-{
-	berth_container_info info;
-	int st;
-
-	if (info_of(id, &info) < 0)
-		return -1;
-	st = info.state;
-	berth_container_info_release(&info);
-	return st;
-}
-
-/* Waits for an event; returns its exit code, or -1 when none came. */
-static int expect_event(int type, const char *id, const char *what)
-{
-	struct testhost_record *r = testhost_wait_event(th, type, id, EVENT_WAIT_MS);
-	int code = -1;
-
-	EXPECT(r != NULL, "no %s event for %s", what, id);
-	if (r) {
-		code = r->exit_code;
-		testhost_record_free(r);
-	}
-	return code;
-}
-
-static void drain(void)
-{
-	struct testhost_record *r;
-
-	while ((r = testhost_wait(th, TESTHOST_EVENT, NULL, NULL, 0)))
-		testhost_record_free(r);
-	while ((r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 0)))
-		testhost_record_free(r);
-}
-
-static void *open_instance(const char *settings_text, berth_error *err)
-{
-	const berth_settings *s;
-	void *i = NULL;
-
-	s = testhost_settings(th, "nspawn", settings_text, drv->options, err);
-	if (!s)
-		return NULL;
-	if (drv->open(testhost_host(th), s, testhost_backend_handle(th), &i, err) < 0)
-		return NULL;
-	return i;
 }
 
 static void *open_real(berth_error *err)
@@ -392,26 +158,16 @@ static void *open_real(berth_error *err)
 
 static void case_settings(void)
 {
-	static const char *const bad[][2] = {
+	static const struct bad_setting bad[] = {
 		{ "timeout = 0;", "timeout" },
 		{ "machines_dir = \"machines\";", "machines_dir" },
 		{ "images_dir = \"\";", "images_dir" },
 		{ "state_dir = \"rel/state\";", "state_dir" },
 		{ "bus = \"\";", "bus" },
 	};
-	berth_error err;
-	void *i;
 
 	case_begin();
-	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-		i = open_instance(bad[k][0], &err);
-		EXPECT(!i && err.code == BERTH_E_INVALID && strstr(err.message, bad[k][1]),
-		       "%s: %s", bad[k][0], i ? "accepted" : err.message);
-		if (i)
-			drv->close(i);
-	}
-	i = open_instance("color = \"blue\";", &err);
-	EXPECT(!i && strstr(err.message, "color"), "unknown key: %s", i ? "accepted" : err.message);
+	expect_settings_refused(bad, sizeof(bad) / sizeof(bad[0]));
 	case_end("settings are validated in open() and name the key");
 }
 
@@ -509,7 +265,7 @@ static void case_create(void)
 	spec.resources.memory = 64 * MB;
 	spec.resources.memory_reservation = 32 * MB;
 	spec.resources.memory_swap = 128 * MB;
-	id = create(&spec, &err);
+	id = create(&spec, 0, &err);
 	EXPECT(id && strcmp(id, main_name) == 0, "create: %s", id ? id : err.message);
 	free(id);
 	EXPECT(path_exists(machines_dir, main_name, "/bin/busybox"),
@@ -540,17 +296,17 @@ static void case_create_refused(void)
 
 	case_begin();
 	make_spec(&spec, "10000000-0000-4000-8000-000000000002", "bad_name", loop_cmd);
-	id = create(&spec, &err);
+	id = create(&spec, 0, &err);
 	EXPECT(!id && err.code == BERTH_E_INVALID && strstr(err.message, "machine name"),
 	       "underscore: %s", id ? "accepted" : err.message);
 	free(id);
 	make_spec(&spec, "10000000-0000-4000-8000-000000000002", main_name, loop_cmd);
-	id = create(&spec, &err);
+	id = create(&spec, 0, &err);
 	EXPECT(!id && err.code == BERTH_E_CONFLICT, "duplicate: %s", id ? "accepted" : err.message);
 	free(id);
 	make_spec(&spec, "10000000-0000-4000-8000-000000000002", "bt-noimage", loop_cmd);
 	spec.image = "localhost/no-such-image:1";
-	id = create(&spec, &err);
+	id = create(&spec, 0, &err);
 	EXPECT(!id && err.code == BERTH_E_NOT_FOUND && strstr(err.message, "no-such-image"),
 	       "missing image: %s", id ? "accepted" : err.message);
 	diag("missing image: %s", err.message);
@@ -560,7 +316,7 @@ static void case_create_refused(void)
 	make_spec(&spec, "10000000-0000-4000-8000-000000000002", "bt-ports", loop_cmd);
 	spec.ports = &port;
 	spec.n_ports = 1;
-	id = create(&spec, &err);
+	id = create(&spec, 0, &err);
 	EXPECT(!id && err.code == BERTH_E_UNSUPPORTED, "ports: %s", id ? "accepted" : err.message);
 	free(id);
 	case_end("create refuses bad names (INVALID), duplicates (CONFLICT), missing images "
@@ -576,7 +332,7 @@ static void case_start(void)
 	case_begin();
 	drain();
 	EXPECT(drv->start(inst, main_name, 0, &err) == 0, "start: %s", err.message);
-	expect_event(BERTH_EV_START, main_name, "start");
+	expect_event(BERTH_EV_START, main_name, NULL, "start");
 	EXPECT(info_of(main_name, &info) == 0, "inspect");
 	EXPECT(info.state == BERTH_RS_RUNNING, "state %d", info.state);
 	EXPECT(info.started_ns > 0, "started_ns");
@@ -646,7 +402,7 @@ static void case_kill(void)
 	case_begin();
 	drain();
 	EXPECT(drv->kill(inst, main_name, SIGUSR1, 0, &err) == 0, "kill: %s", err.message);
-	code = expect_event(BERTH_EV_EXIT, main_name, "exit");
+	code = expect_event(BERTH_EV_EXIT, main_name, NULL, "exit");
 	EXPECT(code == 7, "exit code %d, want 7 (the payload's USR1 trap)", code);
 	EXPECT(info_of(main_name, &info) == 0, "inspect");
 	EXPECT(info.state == BERTH_RS_EXITED && info.exit_code == 7 && !info.oom_killed &&
@@ -674,13 +430,13 @@ static void case_restart_kill_all(void)
 	up.resources.memory = 80 * MB;
 	EXPECT(drv->update(inst, main_name, &up, 0, &err) == 0, "stopped update: %s", err.message);
 	EXPECT(drv->start(inst, main_name, 0, &err) == 0, "start again: %s", err.message);
-	expect_event(BERTH_EV_START, main_name, "start");
+	expect_event(BERTH_EV_START, main_name, NULL, "start");
 	EXPECT(state_of(main_name) == BERTH_RS_RUNNING, "not running");
 	EXPECT(cgroup_limit(main_name) == 80 * MB, "stored limit not applied: %lld",
 	       cgroup_limit(main_name));
 	EXPECT(drv->kill(inst, main_name, SIGKILL, BERTH_KILL_ALL, &err) == 0, "kill all: %s",
 	       err.message);
-	code = expect_event(BERTH_EV_EXIT, main_name, "exit");
+	code = expect_event(BERTH_EV_EXIT, main_name, NULL, "exit");
 	EXPECT(code == 137, "exit code %d, want 137", code);
 	EXPECT(state_of(main_name) == BERTH_RS_EXITED, "not exited");
 	case_end("update of a stopped machine applies at the next start; kill(ALL, SIGKILL) "
@@ -700,12 +456,12 @@ static void case_own_exit_and_tar(void)
 	drain();
 	make_spec(&spec, "10000000-0000-4000-8000-000000000003", "bt-tar", cmd);
 	spec.image = "localhost/busybox-tar:latest"; /* images_dir/busybox-tar.tar */
-	id = create(&spec, &err);
+	id = create(&spec, 0, &err);
 	EXPECT(id != NULL, "create from the tar: %s", err.message);
 	free(id);
 	EXPECT(path_exists(machines_dir, "bt-tar", "/bin/busybox"), "tar not unpacked");
 	EXPECT(drv->start(inst, "bt-tar", 0, &err) == 0, "start: %s", err.message);
-	code = expect_event(BERTH_EV_EXIT, "bt-tar", "exit");
+	code = expect_event(BERTH_EV_EXIT, "bt-tar", NULL, "exit");
 	EXPECT(code == 5, "exit code %d", code);
 	EXPECT(info_of("bt-tar", &info) == 0 && info.state == BERTH_RS_EXITED &&
 		       info.exit_code == 5, "inspect: state %d code %d", info.state, info.exit_code);
@@ -761,7 +517,7 @@ static void case_remove(void)
 	case_begin();
 	drain();
 	EXPECT(drv->start(inst, main_name, 0, &err) == 0, "start: %s", err.message);
-	expect_event(BERTH_EV_START, main_name, "start");
+	expect_event(BERTH_EV_START, main_name, NULL, "start");
 	EXPECT(drv->remove(inst, main_name, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
 	       "remove running without force: %d %s", err.code, err.message);
 	EXPECT(state_of(main_name) == BERTH_RS_RUNNING, "not running after a refused remove");
@@ -849,7 +605,7 @@ static void case_concurrency(void)
 		snprintf(ps[i].name, sizeof(ps[i].name), "bt-par%d", i);
 		snprintf(bid, sizeof(bid), "10000000-0000-4000-8000-00000000010%d", i);
 		make_spec(&spec, bid, ps[i].name, loop_cmd);
-		id = create(&spec, &err);
+		id = create(&spec, 0, &err);
 		EXPECT(id != NULL, "create %s: %s", ps[i].name, err.message);
 		free(id);
 	}
@@ -859,7 +615,7 @@ static void case_concurrency(void)
 	EXPECT(run_par(ps, 1), "not all running (parallel inspect)");
 	for (int i = 0; i < N_PAR; i++) {
 		EXPECT(unit_prop_is(ps[i].name, "ActiveState", "active"), "%s", ps[i].name);
-		expect_event(BERTH_EV_START, ps[i].name, "start");
+		expect_event(BERTH_EV_START, ps[i].name, NULL, "start");
 	}
 	t0 = mono_ms();
 	EXPECT(run_par(ps, 2), "parallel forced removals failed");
@@ -880,7 +636,7 @@ static void case_bus_loss(void)
 
 	case_begin();
 	drain();
-	EXPECT(run_peer("stop") == 0, "peer stop");
+	EXPECT(run_peer(peer, "stop") == 0, "peer stop");
 	r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 10000);
 	EXPECT(r && !r->reachable, "no backend_status(false) on bus loss");
 	if (r)
@@ -888,7 +644,7 @@ static void case_bus_loss(void)
 	testhost_record_free(r);
 	EXPECT(drv->ping(inst, NULL, &err) < 0 && err.code == BERTH_E_UNAVAILABLE, "ping: %d",
 	       err.code);
-	EXPECT(run_peer("start") == 0, "peer start");
+	EXPECT(run_peer(peer, "start") == 0, "peer start");
 	r = testhost_wait(th, TESTHOST_STATUS, reachable_is, &yes, 15000);
 	EXPECT(r, "no backend_status(true) after the bus came back");
 	testhost_record_free(r);
@@ -899,10 +655,9 @@ static void case_bus_loss(void)
 
 int main(int argc, char **argv)
 {
-	const char *run = getenv("BERTH_TEST_RUN");
+	const char *run = test_run_dir();
 	bool started_peer = false;
 	char envfile[512];
-	berth_error err;
 	int rc;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -910,23 +665,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s path/to/nspawn.so\n", argv[0]);
 		return 2;
 	}
-	if (!run || !*run)
-		run = "/tmp/berth-test";
 	snprintf(peer, sizeof(peer), "%s/tests/integration/lib/systemd.sh", BERTH_TOP_SRCDIR);
 	snprintf(envfile, sizeof(envfile), "%s/systemd.env", run);
-	if (run_peer("status") != 0) {
-		started_peer = true;
-		rc = run_peer("start");
-		if (rc == 77) {
-			printf("# skipped: systemd, systemd-nspawn or dbus is not installed\n");
-			return 77;
-		}
-		if (rc != 0) {
-			printf("not ok - the systemd peer (%s start) did not start\n", peer);
-			return 1;
-		}
-	}
-	if (!read_env(envfile)) {
+	rc = start_peer(peer, "the systemd peer", false,
+			"systemd, systemd-nspawn or dbus is not installed", &started_peer);
+	if (rc != 0)
+		return rc;
+	if (!read_peer_env(envfile)) {
 		printf("not ok - %s lacks the peer's settings\n", envfile);
 		return 1;
 	}
@@ -934,15 +679,9 @@ int main(int argc, char **argv)
 	snprintf(state_dir, sizeof(state_dir), "%s/nspawn-state-%d", run, (int)getpid());
 	printf("# systemd at %s, images %s, machines %s\n", bus, images, machines_dir);
 
-	th = testhost_new("test:nspawn", NULL);
-	case_begin();
-	EXPECT(testhost_load(th, argv[1], &err) == 0, "load %s: %s", argv[1], err.message);
-	drv = testhost_backend_driver(th, "nspawn");
-	EXPECT(drv != NULL, "no driver \"nspawn\" registered");
-	if (!case_end("module loads and registers the nspawn driver")) {
-		testhost_free(th);
+	spec_defaults = (struct spec_defaults){ image, "host", "test:nspawn" };
+	if (!load_driver("test:nspawn", argv[1], "nspawn"))
 		return 1;
-	}
 	case_settings();
 	case_down_at_open();
 	case_open();
@@ -958,11 +697,11 @@ int main(int argc, char **argv)
 		case_remove();
 		case_concurrency();
 		case_bus_loss();
-		cleanup_machines();
+		cleanup_tracked(remove_machine);
 		drv->close(inst);
 		inst = NULL;
 	}
-	cleanup_machines();
+	cleanup_tracked(remove_machine);
 	testhost_free(th);
 	{
 		char *rm[] = { "rm", "-rf", machines_dir, state_dir, NULL };
@@ -970,7 +709,6 @@ int main(int argc, char **argv)
 		run_capture(rm, NULL);
 	}
 	if (started_peer)
-		run_peer("stop");
-	printf("# %d passed, %d failed\n", n_ok, n_fail);
-	return n_fail ? 1 : 0;
+		run_peer(peer, "stop");
+	return report_summary();
 }

@@ -18,146 +18,32 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
 #include <berth/berth.h>
 
-#include "testhost.h"
+#include "itest.h"
+#include "itest_json.h"
 
 #ifndef BERTH_TOP_SRCDIR
 #define BERTH_TOP_SRCDIR "."
 #endif
 
 #define MB (1024LL * 1024LL)
-#define EVENT_WAIT_MS 15000
 #define UNLIMITED 9223372036854771712LL /* cgroup v1 "no limit" on 4 KiB pages */
-
-extern char **environ;
 
 static char peer[512];
 static char sock[256], image[128];
-static int n_ok, n_fail;
-static bool case_failed;
 
-static struct testhost *th;
-static const berth_backend_driver *drv;
-static void *inst;
-
-static char *created[64];
-static size_t n_created;
-/* ---- reporting ------------------------------------------------------------------------ */
-
-static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("#   ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
-
-#define EXPECT(cond, ...)                                                                   \
-	do {                                                                                \
-		if (!(cond)) {                                                              \
-			case_failed = true;                                                 \
-			diag("%s:%d: expected %s", __FILE__, __LINE__, #cond);              \
-			diag(__VA_ARGS__);                                                  \
-		}                                                                           \
-	} while (0)
-
-static void case_begin(void)
-{
-	case_failed = false;
-}
-
-static bool case_end(const char *name)
-{
-	if (case_failed)
-		n_fail++;
-	else
-		n_ok++;
-	printf("%s - %s\n", case_failed ? "not ok" : "ok", name);
-	fflush(stdout);
-	return !case_failed;
-}
-
-static double mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
+#define label_of(info, key) jlabel(info, "Config.Labels", key)
 
 /* ---- independent checks: podman CLI, /proc, cgroups ------------------------------------------- */
-
-/* Runs argv, returns its exit status (-1 if it could not run); *out gets its stdout
- * (malloc()ed, NUL-terminated) when out is non-NULL. */
-static int run_capture(char *const argv[], char **out)
-{
-	posix_spawn_file_actions_t fa;
-	int pfd[2], status;
-	size_t len = 0;
-	char *buf = NULL;
-	pid_t pid;
-
-	if (out)
-		*out = NULL;
-	/* close-on-exec: a daemon the command leaves behind must not hold the pipe open */
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -1;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		close(pfd[0]);
-		close(pfd[1]);
-		return -1;
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	close(pfd[1]);
-	for (;;) {
-		char chunk[4096];
-		ssize_t n = read(pfd[0], chunk, sizeof(chunk));
-		char *p;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		p = realloc(buf, len + (size_t)n + 1);
-		if (!p)
-			break;
-		buf = p;
-		memcpy(buf + len, chunk, (size_t)n);
-		len += (size_t)n;
-		buf[len] = '\0';
-	}
-	close(pfd[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	if (out)
-		*out = buf ? buf : strdup("");
-	else
-		free(buf);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* podman ARGS... (CONTAINERS_CONF/CONTAINERS_STORAGE_CONF from the peer's env file). */
 static int podman(char **out, const char *a1, const char *a2, const char *a3, const char *a4)
@@ -182,48 +68,6 @@ static json_object *pm_info(const char *id)
 	return o;
 }
 
-static json_object *jpath(json_object *o, const char *path)
-{
-	char key[128];
-
-	while (o && *path) {
-		const char *dot = strchr(path, '.');
-		size_t n = dot ? (size_t)(dot - path) : strlen(path);
-
-		if (n >= sizeof(key))
-			return NULL;
-		memcpy(key, path, n);
-		key[n] = '\0';
-		if (!json_object_object_get_ex(o, key, &o))
-			return NULL;
-		path += n + (dot ? 1 : 0);
-	}
-	return o;
-}
-
-static const char *jstr(json_object *o, const char *path)
-{
-	json_object *v = jpath(o, path);
-
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
-}
-
-static int64_t jint(json_object *o, const char *path)
-{
-	json_object *v = jpath(o, path);
-
-	return v ? json_object_get_int64(v) : INT64_MIN;
-}
-
-static const char *label_of(json_object *info, const char *key)
-{
-	json_object *labels = jpath(info, "Config.Labels"), *v;
-
-	if (!labels || !json_object_object_get_ex(labels, key, &v))
-		return "";
-	return json_object_get_string(v);
-}
-
 static const char *pm_status(const char *id, int *pid)
 {
 	static char status[32];
@@ -238,18 +82,7 @@ static const char *pm_status(const char *id, int *pid)
 
 static long long cgroup_value(const char *id, const char *file)
 {
-	char path[512];
-	long long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/fs/cgroup/memory/libpod_parent/libpod-%s/%s", id, file);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%lld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	return read_number("/sys/fs/cgroup/memory/libpod_parent/libpod-%s/%s", id, file);
 }
 
 static bool limits_are(const char *id, long long mem, long long soft, long long memsw)
@@ -265,222 +98,44 @@ static bool limits_are(const char *id, long long mem, long long soft, long long 
 	return false;
 }
 
-static bool proc_alive(int pid)
+/* The peer's settings; exports CONTAINERS_* so that the podman CLI sees the service's
+ * store. */
+static bool read_peer_env(const char *path)
 {
-	char path[64];
+	const struct env_var vars[] = {
+		{ "BERTH_TEST_PODMAN_SOCK", sock, sizeof(sock) },
+		{ "BERTH_TEST_PODMAN_IMAGE", image, sizeof(image) },
+		{ NULL, NULL, 0 },
+	};
 
-	snprintf(path, sizeof(path), "/proc/%d", pid);
-	return pid > 0 && access(path, F_OK) == 0;
-}
-
-static int run_peer(const char *arg)
-{
-	char *argv[] = { "/bin/sh", peer, (char *)arg, NULL };
-
-	return run_capture(argv, NULL);
-}
-
-/* Reads `export NAME=value` lines of the peer's env file; exports CONTAINERS_* so that
- * the podman CLI sees the service's store. */
-static bool read_env(const char *path)
-{
-	char line[512];
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		char *eq = strchr(line, '=');
-		const char *name = line + 7;
-
-		if (strncmp(line, "export ", 7) != 0 || !eq)
-			continue;
-		*eq = '\0';
-		eq[1 + strcspn(eq + 1, "\n")] = '\0';
-		if (strcmp(name, "BERTH_TEST_PODMAN_SOCK") == 0)
-			snprintf(sock, sizeof(sock), "%s", eq + 1);
-		else if (strcmp(name, "BERTH_TEST_PODMAN_IMAGE") == 0)
-			snprintf(image, sizeof(image), "%s", eq + 1);
-		else if (strncmp(name, "CONTAINERS_", 11) == 0)
-			setenv(name, eq + 1, 1);
-	}
-	fclose(f);
-	return sock[0] && image[0] && getenv("CONTAINERS_CONF");
+	return read_env(path, vars, "CONTAINERS_") && sock[0] && image[0] &&
+	       getenv("CONTAINERS_CONF");
 }
 
 /* ---- module helpers ------------------------------------------------------------------- */
 
-static const char *const loop_cmd[] = {
-	"/bin/sh", "-c",
-	"echo hello-berth; trap 'exit 3' TERM; trap 'exit 7' USR1; "
-	"while :; do sleep 1 & wait; done",
-	NULL
-};
-
-static void make_spec(berth_container_spec *spec, const char *berth_id, const char *name,
-		      const char *const *cmd)
+static void remove_container(const char *id)
 {
-	memset(spec, 0, sizeof(*spec));
-	spec->size = sizeof(*spec);
-	spec->berth_id = berth_id;
-	spec->name = name;
-	spec->image = image;
-	spec->cmd = cmd;
-	spec->network_mode = "bridge";
-	spec->owner = "test:podman";
-}
-
-static void track(const char *id)
-{
-	if (id && n_created < sizeof(created) / sizeof(created[0]))
-		created[n_created++] = strdup(id);
-}
-
-static char *create(const berth_container_spec *spec, unsigned flags, berth_error *err)
-{
-	char *id = NULL;
-
-	berth_error_clear(err);
-	if (drv->create(inst, spec, flags, &id, err) < 0)
-		return NULL;
-	track(id);
-	return id;
-}
-
-static void cleanup_containers(void)
-{
-	for (size_t i = 0; i < n_created; i++) {
-		podman(NULL, "rm", "-f", "-t0", created[i]);
-		free(created[i]);
-	}
-	n_created = 0;
-}
-
-static void uuid(char *buf, size_t len, int n)
-{
-	snprintf(buf, len, "%08x-0000-4000-8000-%012d", (unsigned)getpid(), n);
-}
-
-static int state_of(const char *id)
-{
-	berth_container_info info = { .size = sizeof(info) };
-	berth_error err;
-	int st;
-
-	if (drv->inspect(inst, id, &info, &err) < 0)
-		return -1;
-	st = info.state;
-	berth_container_info_release(&info);
-	return st;
-}
-
-/* Waits for an event; returns its exit code, or -1 when none came. */
-static int expect_event(int type, const char *id, const char *what)
-{
-	struct testhost_record *r = testhost_wait_event(th, type, id, EVENT_WAIT_MS);
-	int code = -1;
-
-	EXPECT(r != NULL, "no %s event for %s", what, id);
-	if (r) {
-		code = r->exit_code;
-		testhost_record_free(r);
-	}
-	return code;
-}
-
-static void drain(void)
-{
-	struct testhost_record *r;
-
-	while ((r = testhost_wait(th, TESTHOST_EVENT, NULL, NULL, 0)))
-		testhost_record_free(r);
-	while ((r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 0)))
-		testhost_record_free(r);
-}
-
-static void *open_instance(const char *settings_text, berth_error *err)
-{
-	const berth_settings *s;
-	void *i = NULL;
-
-	s = testhost_settings(th, "podman", settings_text, drv->options, err);
-	if (!s)
-		return NULL;
-	if (drv->open(testhost_host(th), s, testhost_backend_handle(th), &i, err) < 0)
-		return NULL;
-	return i;
+	podman(NULL, "rm", "-f", "-t0", id);
 }
 
 /* ---- cases ---------------------------------------------------------------------------- */
 
 static void case_settings(void)
 {
-	static const struct {
-		const char *text, *key;
-	} bad[] = {
+	static const struct bad_setting bad[] = {
 		{ "timeout = 0;", "timeout" },
 		{ "socket = \"tcp://localhost:1234\";", "socket" },
 		{ "socket = \"relative.sock\";", "socket" },
 		{ "stop_grace = -1;", "stop_grace" },
 		{ "bridge_network = \"bad name\";", "bridge_network" },
 	};
-	berth_error err;
-	void *i;
 
 	case_begin();
-	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-		i = open_instance(bad[k].text, &err);
-		EXPECT(!i && err.code == BERTH_E_INVALID && strstr(err.message, bad[k].key),
-		       "%s: %s", bad[k].text, i ? "accepted" : err.message);
-		if (i)
-			drv->close(i);
-	}
-	i = open_instance("color = \"blue\";", &err);
-	EXPECT(!i && strstr(err.message, "color"), "unknown key: %s", i ? "accepted" : err.message);
+	expect_settings_refused(bad, sizeof(bad) / sizeof(bad[0]));
 	case_end("settings are validated in open() and name the key");
 }
 
-static void case_down_at_open(void)
-{
-	struct testhost_record *r;
-	berth_container_spec spec;
-	char settings[512], missing[256], *id = NULL;
-	berth_error err;
-	double t0;
-	void *i;
-
-	case_begin();
-	drain();
-	snprintf(missing, sizeof(missing), "/tmp/berth-test-no-podman-%d.sock", (int)getpid());
-	snprintf(settings, sizeof(settings), "socket = \"unix://%s\"; timeout = 2;", missing);
-	i = open_instance(settings, &err);
-	EXPECT(i != NULL, "open with podman down failed: %s", err.message);
-	if (!i)
-		goto out;
-	r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 1000);
-	EXPECT(r && !r->reachable, "no backend_status(false) from open()");
-	if (r) {
-		EXPECT(r->text && strstr(r->text, missing), "status text: %s", r->text);
-		testhost_record_free(r);
-	}
-	EXPECT(drv->watch(i, &err) == 0, "watch: %s", err.message);
-	make_spec(&spec, "00000000-0000-4000-8000-000000000000", "never", loop_cmd);
-	EXPECT(drv->create(i, &spec, 0, &id, &err) < 0 && err.code == BERTH_E_UNAVAILABLE,
-	       "create with podman down: code %d", err.code);
-	free(id);
-	EXPECT(strstr(err.message, missing) && strstr(err.message, "unreachable"), "message: %s",
-	       err.message);
-	diag("create while down: %s", err.message);
-	EXPECT(drv->ping(i, NULL, &err) < 0 && err.code == BERTH_E_UNAVAILABLE, "ping: %d",
-	       err.code);
-	usleep(300 * 1000);
-	t0 = mono_us();
-	drv->close(i);
-	EXPECT(mono_us() - t0 < 500e3, "close() took %.0f us", mono_us() - t0);
-out:
-	drain();
-	case_end("open() succeeds with podman down: backend_status(false), ops UNAVAILABLE");
-}
 
 static char settings[1024];
 
@@ -679,7 +334,7 @@ static void case_start(void)
 	case_begin();
 	drain();
 	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
-	expect_event(BERTH_EV_START, main_id, "start");
+	expect_event(BERTH_EV_START, main_id, NULL, "start");
 	EXPECT(strcmp(pm_status(main_id, &pid), "running") == 0, "podman status %s",
 	       pm_status(main_id, NULL));
 	EXPECT(proc_alive(pid), "pid %d not alive", pid);
@@ -708,7 +363,7 @@ static void case_kill(void)
 	EXPECT(drv->kill(inst, main_id, 0, 0, &err) < 0 && err.code == BERTH_E_INVALID,
 	       "signal 0: code %d", err.code);
 	EXPECT(drv->kill(inst, main_id, SIGUSR1, 0, &err) == 0, "kill USR1: %s", err.message);
-	code = expect_event(BERTH_EV_EXIT, main_id, "exit");
+	code = expect_event(BERTH_EV_EXIT, main_id, NULL, "exit");
 	EXPECT(code == 7, "exit code %d, want 7", code);
 	EXPECT(strcmp(pm_status(main_id, NULL), "exited") == 0, "podman status %s",
 	       pm_status(main_id, NULL));
@@ -719,11 +374,11 @@ static void case_kill(void)
 	EXPECT(drv->kill(inst, main_id, SIGTERM, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
 	       "kill exited: code %d (%s)", err.code, err.message);
 	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "restart: %s", err.message);
-	expect_event(BERTH_EV_START, main_id, "start");
+	expect_event(BERTH_EV_START, main_id, NULL, "start");
 	usleep(200 * 1000);
 	EXPECT(drv->kill(inst, main_id, SIGKILL, BERTH_KILL_ALL, &err) == 0, "kill all KILL: %s",
 	       err.message);
-	code = expect_event(BERTH_EV_EXIT, main_id, "exit");
+	code = expect_event(BERTH_EV_EXIT, main_id, NULL, "exit");
 	EXPECT(code == 137, "exit code %d, want 137", code);
 	drain();
 	case_end("kill: signal reaches the process (EXIT event with its code), exited is "
@@ -741,7 +396,7 @@ static void case_stop(void)
 	EXPECT(drv->stop(inst, main_id, SIGTERM, 5, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
 	       "stop exited: code %d (%s)", err.code, err.message);
 	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
-	expect_event(BERTH_EV_START, main_id, "start");
+	expect_event(BERTH_EV_START, main_id, NULL, "start");
 	usleep(200 * 1000);
 	EXPECT(drv->stop(inst, main_id, SIGUSR1, 5, 0, &err) < 0 &&
 		       err.code == BERTH_E_UNSUPPORTED,
@@ -750,7 +405,7 @@ static void case_stop(void)
 	EXPECT(drv->stop(inst, main_id, SIGTERM, 5, 0, &err) == 0, "stop: %s", err.message);
 	EXPECT(mono_us() - t0 < 4.5e6, "stop took %.0f ms (the TERM trap exits at once)",
 	       (mono_us() - t0) / 1e3);
-	code = expect_event(BERTH_EV_EXIT, main_id, "exit");
+	code = expect_event(BERTH_EV_EXIT, main_id, NULL, "exit");
 	EXPECT(code == 3, "exit code %d, want 3 (TERM trap)", code);
 	EXPECT(strcmp(pm_status(main_id, NULL), "exited") == 0, "podman status %s",
 	       pm_status(main_id, NULL));
@@ -768,16 +423,16 @@ static void case_pause(void)
 	EXPECT(drv->pause(inst, main_id, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
 	       "pause exited: code %d (%s)", err.code, err.message);
 	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
-	expect_event(BERTH_EV_START, main_id, "start");
+	expect_event(BERTH_EV_START, main_id, NULL, "start");
 	EXPECT(drv->pause(inst, main_id, 0, &err) == 0, "pause: %s", err.message);
-	expect_event(BERTH_EV_PAUSE, main_id, "pause");
+	expect_event(BERTH_EV_PAUSE, main_id, NULL, "pause");
 	EXPECT(strcmp(pm_status(main_id, NULL), "paused") == 0, "podman status %s",
 	       pm_status(main_id, NULL));
 	EXPECT(state_of(main_id) == BERTH_RS_PAUSED, "state %d", state_of(main_id));
 	EXPECT(drv->pause(inst, main_id, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
 	       "second pause: code %d (%s)", err.code, err.message);
 	EXPECT(drv->resume(inst, main_id, 0, &err) == 0, "resume: %s", err.message);
-	expect_event(BERTH_EV_RESUME, main_id, "resume");
+	expect_event(BERTH_EV_RESUME, main_id, NULL, "resume");
 	EXPECT(strcmp(pm_status(main_id, NULL), "running") == 0, "podman status %s",
 	       pm_status(main_id, NULL));
 	EXPECT(drv->resume(inst, main_id, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
@@ -846,7 +501,7 @@ static void case_update(void)
 	berth_container_info_release(&info);
 	/* podman 4.3 builds the next cgroup from the create-time limits: the backend re-applies */
 	EXPECT(drv->stop(inst, main_id, SIGTERM, 5, 0, &err) == 0, "stop: %s", err.message);
-	expect_event(BERTH_EV_EXIT, main_id, "exit");
+	expect_event(BERTH_EV_EXIT, main_id, NULL, "exit");
 	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
 	EXPECT(limits_are(main_id, 96 * MB, 48 * MB, 192 * MB), "limits after a restart");
 	/* stopped: recorded, applied by the next start */
@@ -893,7 +548,7 @@ static void case_oom(void)
 	if (!id)
 		goto out;
 	EXPECT(drv->start(inst, id, 0, &err) == 0, "start: %s", err.message);
-	code = expect_event(BERTH_EV_EXIT, id, "exit");
+	code = expect_event(BERTH_EV_EXIT, id, NULL, "exit");
 	EXPECT(code == 137, "exit code %d, want 137 (killed)", code);
 	/* conmon 2.1 on this kind of host (cgroup v1, no systemd) does not see the OOM kill:
 	 * podman itself says OOMKilled false; berth must say what podman says */
@@ -921,7 +576,7 @@ static void case_limits_after_reopen(void)
 	case_begin();
 	drain();
 	EXPECT(drv->stop(inst, main_id, SIGTERM, 5, 0, &err) == 0, "stop: %s", err.message);
-	expect_event(BERTH_EV_EXIT, main_id, "exit");
+	expect_event(BERTH_EV_EXIT, main_id, NULL, "exit");
 	/* berthd restarts: a new instance reads the table from the state directory */
 	drv->close(inst);
 	drain();
@@ -937,7 +592,7 @@ static void case_limits_after_reopen(void)
 	berth_container_info_release(&info);
 	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
 	EXPECT(limits_are(main_id, 48 * MB, UNLIMITED, 96 * MB), "limits after reopen + start");
-	expect_event(BERTH_EV_START, main_id, "start");
+	expect_event(BERTH_EV_START, main_id, NULL, "start");
 	drain();
 	case_end("updated limits survive a new instance (berthd restart): kept in the state dir");
 }
@@ -1024,7 +679,7 @@ static void case_podman_restart(void)
 	case_begin();
 	drain();
 	pm_status(main_id, &pid);
-	EXPECT(run_peer("down") == 0, "podman.sh down failed");
+	EXPECT(run_peer(peer, "down") == 0, "podman.sh down failed");
 	r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 5000);
 	EXPECT(r && !r->reachable, "no backend_status(false) after podman went down");
 	if (r)
@@ -1034,14 +689,14 @@ static void case_podman_restart(void)
 	EXPECT(drv->kill(inst, main_id, SIGUSR1, 0, &err) < 0 && err.code == BERTH_E_UNAVAILABLE,
 	       "kill while down: code %d (%s)", err.code, err.message);
 	EXPECT(proc_alive(pid), "the container died with the service");
-	EXPECT(run_peer("start") == 0, "podman.sh start failed");
+	EXPECT(run_peer(peer, "start") == 0, "podman.sh start failed");
 	r = testhost_wait(th, TESTHOST_STATUS, NULL, NULL, 10000);
 	EXPECT(r && r->reachable, "no backend_status(true) after podman came back");
 	testhost_record_free(r);
 	EXPECT(state_of(main_id) == BERTH_RS_RUNNING, "state after restart %d", state_of(main_id));
 	EXPECT(drv->kill(inst, main_id, SIGUSR1, 0, &err) == 0, "kill after restart: %s",
 	       err.message);
-	code = expect_event(BERTH_EV_EXIT, main_id, "exit after reconnect");
+	code = expect_event(BERTH_EV_EXIT, main_id, NULL, "exit after reconnect");
 	EXPECT(code == 7, "exit code %d", code);
 	drain();
 	case_end("podman service down and up: status false/true, UNAVAILABLE between, the "
@@ -1056,14 +711,14 @@ static void case_remove(void)
 	case_begin();
 	drain();
 	EXPECT(drv->start(inst, main_id, 0, &err) == 0, "start: %s", err.message);
-	expect_event(BERTH_EV_START, main_id, "start");
+	expect_event(BERTH_EV_START, main_id, NULL, "start");
 	pm_status(main_id, &pid);
 	EXPECT(drv->remove(inst, main_id, 0, &err) < 0 && err.code == BERTH_E_CONFLICT,
 	       "remove running without force: code %d (%s)", err.code, err.message);
 	EXPECT(drv->pause(inst, main_id, 0, &err) == 0, "pause: %s", err.message);
 	EXPECT(drv->remove(inst, main_id, BERTH_REMOVE_FORCE, &err) == 0, "force remove: %s",
 	       err.message);
-	expect_event(BERTH_EV_DESTROY, main_id, "destroy");
+	expect_event(BERTH_EV_DESTROY, main_id, NULL, "destroy");
 	EXPECT(pm_info(main_id) == NULL, "container still in podman");
 	usleep(100 * 1000);
 	EXPECT(!proc_alive(pid), "process %d survived", pid);
@@ -1075,10 +730,9 @@ static void case_remove(void)
 
 int main(int argc, char **argv)
 {
-	const char *run = getenv("BERTH_TEST_RUN");
+	const char *run = test_run_dir();
 	bool started_peer = false;
 	char envfile[512];
-	berth_error err;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) {
@@ -1094,37 +748,22 @@ int main(int argc, char **argv)
 			return 77;
 		}
 	}
-	if (!run || !*run)
-		run = "/tmp/berth-test";
 	snprintf(peer, sizeof(peer), "%s/tests/integration/lib/podman.sh", BERTH_TOP_SRCDIR);
 	snprintf(envfile, sizeof(envfile), "%s/podman.env", run);
-	if (run_peer("status") != 0) {
-		started_peer = true;
-		if (run_peer("start") != 0) {
-			printf("not ok - the podman peer (%s start) did not start\n", peer);
-			return 1;
-		}
-	} else if (run_peer("start") != 0) { /* idempotent: image and env file */
-		printf("not ok - %s start\n", peer);
+	/* rerun when up: its start is idempotent (images and env file) */
+	if (start_peer(peer, "the podman peer", true, NULL, &started_peer) != 0)
 		return 1;
-	}
-	if (!read_env(envfile)) {
+	if (!read_peer_env(envfile)) {
 		printf("not ok - %s lacks the peer's settings\n", envfile);
 		return 1;
 	}
 	printf("# podman at %s, image %s\n", sock, image);
 
-	th = testhost_new("test:podman", NULL);
-	case_begin();
-	EXPECT(testhost_load(th, argv[1], &err) == 0, "load %s: %s", argv[1], err.message);
-	drv = testhost_backend_driver(th, "podman");
-	EXPECT(drv != NULL, "no driver \"podman\" registered");
-	if (!case_end("module loads and registers the podman driver")) {
-		testhost_free(th);
+	spec_defaults = (struct spec_defaults){ image, "bridge", "test:podman" };
+	if (!load_driver("test:podman", argv[1], "podman"))
 		return 1;
-	}
 	case_settings();
-	case_down_at_open();
+	case_runtime_down_at_open("podman");
 	case_open();
 	if (inst) {
 		case_create();
@@ -1151,7 +790,7 @@ int main(int argc, char **argv)
 		if (inst)
 			drv->close(inst);
 	}
-	cleanup_containers();
+	cleanup_tracked(remove_container);
 	testhost_free(th);
 	{
 		char file[512], *p;
@@ -1166,7 +805,6 @@ int main(int argc, char **argv)
 	if (mnt_dir[0])
 		rmdir(mnt_dir);
 	if (started_peer)
-		run_peer("stop");
-	printf("# %d passed, %d failed\n", n_ok, n_fail);
-	return n_fail ? 1 : 0;
+		run_peer(peer, "stop");
+	return report_summary();
 }
