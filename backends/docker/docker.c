@@ -160,7 +160,7 @@ static int docker_ping(void *instance, char **version_out, berth_error *err)
 	char *text = NULL;
 	int minor;
 
-	if (docker_negotiate(d, err) < 0)
+	if (docker_check_engine(d, err) < 0)
 		return -1;
 	if (version_out) {
 		pthread_mutex_lock(&d->lock);

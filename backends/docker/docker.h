@@ -80,6 +80,8 @@ int docker_api_minor(struct docker *d, berth_error *err);
 /* Forgets the negotiated version (after a transport failure) so that the next request
  * negotiates again: dockerd may have been restarted or upgraded. */
 void docker_api_forget(struct docker *d);
+/* Reachability: GET /_ping once the API is negotiated, else the negotiation itself. */
+int docker_check_engine(struct docker *d, berth_error *err);
 
 /*
  * One request to "/v1.NN" + target (target starts with '/', query escaped). `body` may

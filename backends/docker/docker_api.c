@@ -223,6 +223,30 @@ int docker_api_minor(struct docker *d, berth_error *err)
 	return minor;
 }
 
+int docker_check_engine(struct docker *d, berth_error *err)
+{
+	struct unixhttp_response resp;
+	int minor, ret;
+
+	pthread_mutex_lock(&d->lock);
+	minor = d->api_minor;
+	pthread_mutex_unlock(&d->lock);
+	if (!minor)
+		return docker_negotiate(d, err);
+	/* GET /version makes dockerd ask containerd, runc and docker-init for their versions
+	 * (10-20 ms on a small machine); once negotiated, /_ping says as much about reachability */
+	if (docker_call(d, "GET", "/_ping", NULL, docker_timeout_ms(d), &resp, err) < 0)
+		ret = -1;
+	else if (resp.status != 200)
+		ret = berth_error_set(err, BERTH_E_UNAVAILABLE,
+				      "Docker engine at %s answered HTTP %ld to GET /_ping", d->socket,
+				      resp.status);
+	else
+		ret = 0;
+	unixhttp_response_release(&resp);
+	return ret;
+}
+
 void docker_api_forget(struct docker *d)
 {
 	pthread_mutex_lock(&d->lock);

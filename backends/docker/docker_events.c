@@ -90,9 +90,11 @@ static char *target(void *userdata, int64_t since_ns)
 	return n < 0 ? NULL : t;
 }
 
+/* Negotiates unless the API is known: open() negotiated before the first stream, and
+ * after_stream() forgets it, so that every reconnect asks a possibly upgraded engine. */
 static int probe(void *userdata, berth_error *err)
 {
-	return docker_negotiate(userdata, err);
+	return docker_api_minor(userdata, err) < 0 ? -1 : 0;
 }
 
 static char *error_message(void *userdata, const struct unixhttp_response *resp)
