@@ -79,8 +79,11 @@ class KillRestartTest(E2ETestCase):
         info = self.dinspect(cid)
         self.agent.kill9()
         os.kill(info["State"]["Pid"], 9)
+        # Docker says Running (and Restarting) already during its restart delay, with no
+        # process yet: wait for the new process, or berthd rightly reports EXITED first
         self.docker.wait_until(info["Id"], lambda i: i["RestartCount"] >= 1 and
-                               i["State"]["Running"], what="restarted by Docker")
+                               i["State"]["Running"] and not i["State"]["Restarting"] and
+                               i["State"]["Pid"] > 0, what="restarted by Docker")
         since = self.cloud.mark()
         self.start_agent()
         self.feature_event(cid, "RUNNING", since)
