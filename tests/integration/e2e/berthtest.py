@@ -961,5 +961,121 @@ class E2ETestCase(unittest.TestCase):
         self.assertStatus(r, 404, "probe")
 
 
+def private_peer(script, *args, timeout=120):
+    """Runs lib/SCRIPT ARGS... with this run's BERTH_TEST_RUN; returns (rc, output)."""
+    p = subprocess.run(["sh", os.path.join(LIB_DIR, script)] + list(args),
+                       env=dict(os.environ, BERTH_TEST_RUN=ENV.run), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=timeout)
+    return p.returncode, p.stdout.decode(errors="replace").strip()
+
+
+class BackendPeerCase(E2ETestCase):
+    """berthd with one backend other than Docker, on the private runtime of lib/<peer>.sh,
+    which the class starts when it is not running and stops when it started it. A subclass
+    names `module`, `peer_name` and `programs` (what must be installed: names on PATH or
+    absolute paths), and builds its own view of the runtime in setUpPeer(env) from the
+    peer's env file; tearDownPeer() undoes what setUpPeer() made."""
+
+    module = None
+    peer_name = None
+    programs = ()
+    started_peer = False
+
+    @classmethod
+    def peer(cls, *args):
+        return private_peer(cls.peer_name + ".sh", *args)
+
+    @classmethod
+    def missing(cls):
+        for prog in cls.programs:
+            found = os.access(prog, os.X_OK) if prog.startswith("/") else shutil.which(prog)
+            if not found:
+                return "%s is not installed" % prog
+        if not os.path.exists(os.path.join(ENV.module_dir, cls.module + ".so")):
+            return "no %s.so in %s" % (cls.module, ENV.module_dir)
+        if not os.access(ENV.berthd, os.X_OK):
+            return "no berthd at %s" % ENV.berthd
+        try:
+            socket.create_connection(("127.0.0.1", ENV.mqtt_port), 2).close()
+        except OSError:
+            return "no mosquitto on 127.0.0.1:%d (lib/mosquitto.sh start)" % ENV.mqtt_port
+        return None
+
+    @classmethod
+    def setUpPeer(cls, env):
+        pass
+
+    @classmethod
+    def tearDownPeer(cls):
+        pass
+
+    @classmethod
+    def setUpClass(cls):
+        why = cls.missing()
+        if why:
+            raise unittest.SkipTest(why)
+        rc, _ = cls.peer("status")
+        cls.started_peer = rc != 0
+        rc, out = cls.peer("start")
+        if rc == 77:
+            raise unittest.SkipTest(out)
+        if rc != 0:
+            raise AssertionError("lib/%s.sh start failed:\n%s" % (cls.peer_name, out))
+        try:
+            cls.setUpPeer(_read_env_file(os.path.join(ENV.run, cls.peer_name + ".env")))
+            super().setUpClass()
+        except BaseException:
+            # unittest calls no tearDownClass after a failed setUpClass
+            cls._release_peer()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls._release_peer()
+
+    @classmethod
+    def remove_in_runtime(cls, cid):
+        """Removes what is left of container cid in the runtime (cleanup)."""
+        raise NotImplementedError
+
+    @classmethod
+    def _remove(cls, cid):
+        if cls.agent and cls.agent.alive():
+            try:
+                cls.cloud.command("remove", "Container:%s" % cid, True, timeout=30)
+            except Exception as e:
+                log("cleanup of %s through berthd: %s" % (cid, e))
+        cls.remove_in_runtime(cid)
+        LIVE_CONTAINERS.discard(cid)
+
+    def ccreate(self, config=None, name=None, start=True, image=None):
+        value = {"imageRef": image or self.image, "start": start}
+        if name is not None:
+            value["name"] = name
+        if config is not None:
+            value["config"] = config
+        r = self.cmd("createWithConfig", "ContainerFactory", value)
+        if r.status == 200 and isinstance(r.value, str):
+            self.track(r.value)
+        self.assertStatus(r, 200, "createWithConfig")
+        self.assertRegex(r.value, UUID_RE)
+        return r.value
+
+    def exit_code_event(self, cid, status, since):
+        ev = self.wait_state(cid, status, since)
+        return (event_state_object(ev.json, cid) or {}).get("exitCode")
+
+    @classmethod
+    def _release_peer(cls):
+        try:
+            cls.tearDownPeer()
+        finally:
+            if cls.started_peer:
+                cls.peer("stop")
+
+
 def main():
     unittest.main(verbosity=2)

@@ -13,23 +13,18 @@ import subprocess
 import sys
 import tempfile
 import time
-import unittest
 
 sys.dont_write_bytecode = True
 
-from berthtest import (CMD_TRAP_INT, CMD_TRAP_TERM, ENV, LIB_DIR, LIVE_CONTAINERS, MIB,  # noqa: E402,E501
-                       E2ETestCase, UUID_RE, _read_env_file, event_state_object,
-                       is_delete, log, main, wait_for)
+from berthtest import (CMD_TRAP_INT, CMD_TRAP_TERM, ENV, MIB, BackendPeerCase,  # noqa: E402
+                       is_delete, main, private_peer, wait_for)
 
-PEER = os.path.join(LIB_DIR, "containerd.sh")
 STOP_TIMEOUT = 3
 CMD_FAIL_LOG = ["/bin/sh", "-c", "echo run; exit 1"]
 
 
-def peer(action):
-    p = subprocess.run(["sh", PEER, action], env=dict(os.environ, BERTH_TEST_RUN=ENV.run),
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
-    return p.returncode, p.stdout.decode(errors="replace")
+def peer(*args):
+    return private_peer("containerd.sh", *args)
 
 
 class Ctr:
@@ -76,42 +71,26 @@ def cgroup(ns, cid, name):
         return None
 
 
-class ContainerdCase(E2ETestCase):
+class ContainerdCase(BackendPeerCase):
     """berthd with one backend, containerd; the cloud side over MQTT."""
 
     berthd_options = {"stop_timeout": STOP_TIMEOUT}
-    started_peer = False
+    module = "containerd"
+    peer_name = "containerd"
+    programs = ("containerd", "ctr", "runc")
 
     @classmethod
-    def missing(cls):
-        for prog in ("containerd", "ctr", "runc"):
-            if subprocess.run(["sh", "-c", "command -v " + prog],
-                              stdout=subprocess.DEVNULL).returncode != 0:
-                return "%s is not installed" % prog
-        if not os.path.exists(os.path.join(ENV.module_dir, "containerd.so")):
-            return "no containerd.so in %s" % ENV.module_dir
-        if not os.access(ENV.berthd, os.X_OK):
-            return "no berthd at %s" % ENV.berthd
-        return None
-
-    @classmethod
-    def setUpClass(cls):
-        why = cls.missing()
-        if why:
-            raise unittest.SkipTest(why)
-        rc, _ = peer("status")
-        if rc != 0:
-            cls.started_peer = True
-        rc, out = peer("start")
-        if rc != 0:
-            raise AssertionError("lib/containerd.sh start failed:\n" + out)
-        env = _read_env_file(os.path.join(ENV.run, "containerd.env"))
+    def setUpPeer(cls, env):
         cls.sock = env["BERTH_TEST_CONTAINERD_SOCK"]
         cls.ns = env["BERTH_TEST_CONTAINERD_NS"]
         cls.image = env["BERTH_TEST_CONTAINERD_IMAGE"]
         cls.ctr = Ctr(cls.sock, cls.ns)
         cls.log_dir = tempfile.mkdtemp(prefix="berth-e2e-ctrd-logs-")
-        super().setUpClass()
+
+    @classmethod
+    def tearDownPeer(cls):
+        if getattr(cls, "log_dir", None):
+            subprocess.run(["rm", "-rf", cls.log_dir])
 
     @classmethod
     def agent_options(cls):
@@ -121,49 +100,17 @@ class ContainerdCase(E2ETestCase):
         return opts
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            subprocess.run(["rm", "-rf", cls.log_dir])
-            if cls.started_peer:
-                peer("stop")
-
-    @classmethod
-    def _remove(cls, cid):
-        if cls.agent and cls.agent.alive():
-            try:
-                cls.cloud.command("remove", "Container:%s" % cid, True, timeout=30)
-            except Exception as e:
-                log("cleanup of %s through berthd: %s" % (cid, e))
+    def remove_in_runtime(cls, cid):
         if cls.ctr.info(cid) is not None:
             cls.ctr.remove(cid)
-        LIVE_CONTAINERS.discard(cid)
 
     # -- helpers ----------------------------------------------------------------------
-
-    def ccreate(self, config=None, name=None, start=True, image=None):
-        value = {"imageRef": image or self.image, "start": start}
-        if name is not None:
-            value["name"] = name
-        if config is not None:
-            value["config"] = config
-        r = self.cmd("createWithConfig", "ContainerFactory", value)
-        if r.status == 200 and isinstance(r.value, str):
-            self.track(r.value)
-        self.assertStatus(r, 200, "createWithConfig")
-        self.assertRegex(r.value, UUID_RE)
-        return r.value
 
     def running(self, cmd=None, policy="no", name=None):
         cid = self.ccreate({"cmd": cmd or CMD_TRAP_TERM, "restartPolicy": {"type": policy}},
                            name=name)
         self.assertTrue(self.ctr.wait_task(cid, "RUNNING"), "task of %s not RUNNING" % cid)
         return cid
-
-    def exit_code_event(self, cid, status, since):
-        ev = self.wait_state(cid, status, since)
-        return (event_state_object(ev.json, cid) or {}).get("exitCode")
 
     def runs(self, cid):
         """How many times the container's command ran (one line per run in its log)."""

@@ -12,29 +12,22 @@ The private systemd is lib/systemd.sh's: started here when it does not run, and 
 at the end when it was started here."""
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import unittest
 
 sys.dont_write_bytecode = True
 
-from berthtest import (CMD_TRAP_INT, CMD_TRAP_TERM, ENV, LIB_DIR, LIVE_CONTAINERS, MIB,  # noqa: E402,E501
-                       E2ETestCase, UUID_RE, _read_env_file, event_state_object,
-                       is_delete, log, main, wait_for)
+from berthtest import (CMD_TRAP_INT, CMD_TRAP_TERM, ENV, MIB, BackendPeerCase,  # noqa: E402
+                       is_delete, main, private_peer, wait_for)
 
-PEER = os.path.join(LIB_DIR, "systemd.sh")
 STOP_TIMEOUT = 3
 # each run leaves a line in the machine's root file system (its output goes to the journal)
 CMD_FAIL_COUNT = ["/bin/sh", "-c", "echo run >> /runs; exit 1"]
 
 
 def peer(*args):
-    p = subprocess.run(["sh", PEER] + list(args), env=dict(os.environ, BERTH_TEST_RUN=ENV.run),
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
-    return p.returncode, p.stdout.decode(errors="replace").strip()
+    return private_peer("systemd.sh", *args)
 
 
 class Systemd:
@@ -72,55 +65,27 @@ class Systemd:
         peer("exec", "systemctl", "reset-failed", "berth-%s.service" % name)
 
 
-class NspawnCase(E2ETestCase):
+class NspawnCase(BackendPeerCase):
     """berthd with one backend, nspawn; the cloud side over MQTT."""
 
     berthd_options = {"stop_timeout": STOP_TIMEOUT}
-    started_peer = False
+    module = "nspawn"
+    peer_name = "systemd"
+    programs = ("/lib/systemd/systemd", "/usr/bin/systemd-nspawn", "/usr/bin/dbus-daemon")
 
     @classmethod
-    def missing(cls):
-        for prog in ("/lib/systemd/systemd", "/usr/bin/systemd-nspawn", "/usr/bin/dbus-daemon"):
-            if not os.access(prog, os.X_OK):
-                return "%s is not installed" % prog
-        if not os.path.exists(os.path.join(ENV.module_dir, "nspawn.so")):
-            return "no nspawn.so in %s" % ENV.module_dir
-        if not os.access(ENV.berthd, os.X_OK):
-            return "no berthd at %s" % ENV.berthd
-        try:
-            socket.create_connection(("127.0.0.1", ENV.mqtt_port), 2).close()
-        except OSError:
-            return "no mosquitto on 127.0.0.1:%d (lib/mosquitto.sh start)" % ENV.mqtt_port
-        return None
-
-    @classmethod
-    def setUpClass(cls):
-        why = cls.missing()
-        if why:
-            raise unittest.SkipTest(why)
-        rc, _ = peer("status")
-        if rc != 0:
-            cls.started_peer = True
-        rc, out = peer("start")
-        if rc == 77:
-            raise unittest.SkipTest(out)
-        if rc != 0:
-            raise AssertionError("lib/systemd.sh start failed:\n" + out)
-        env = _read_env_file(os.path.join(ENV.run, "systemd.env"))
+    def setUpPeer(cls, env):
         cls.bus = env["BERTH_TEST_SYSTEMD_BUS"]
         cls.images = env["BERTH_TEST_NSPAWN_IMAGES"]
         cls.image = "localhost/%s:latest" % env["BERTH_TEST_NSPAWN_IMAGE"]
         cls.sd = Systemd(env["BERTH_TEST_SYSTEMD_CGROUP"])
         # under the run directory: the private systemd sees it at the same path
         cls.machines = tempfile.mkdtemp(prefix="e2e-nspawn-machines-", dir=ENV.run)
-        try:
-            super().setUpClass()
-        except BaseException:
-            # unittest calls no tearDownClass after a failed setUpClass
+
+    @classmethod
+    def tearDownPeer(cls):
+        if getattr(cls, "machines", None):
             shutil.rmtree(cls.machines, ignore_errors=True)
-            if cls.started_peer:
-                peer("stop")
-            raise
 
     @classmethod
     def agent_options(cls):
@@ -130,50 +95,20 @@ class NspawnCase(E2ETestCase):
         return opts
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            shutil.rmtree(cls.machines, ignore_errors=True)
-            if cls.started_peer:
-                peer("stop")
-
-    @classmethod
-    def _remove(cls, cid):
-        if cls.agent and cls.agent.alive():
-            try:
-                cls.cloud.command("remove", "Container:%s" % cid, True, timeout=30)
-            except Exception as e:
-                log("cleanup of %s through berthd: %s" % (cid, e))
+    def remove_in_runtime(cls, cid):
         if cls.sd.unit(cid, "LoadState") not in (None, "not-found"):
             cls.sd.remove(cid)
-        LIVE_CONTAINERS.discard(cid)
 
     # -- helpers (a container's machine name is its id: berth names it so) --------------
-
-    def ncreate(self, config=None, start=True, image=None):
-        value = {"imageRef": image or self.image, "start": start}
-        if config is not None:
-            value["config"] = config
-        r = self.cmd("createWithConfig", "ContainerFactory", value)
-        if r.status == 200 and isinstance(r.value, str):
-            self.track(r.value)
-        self.assertStatus(r, 200, "createWithConfig")
-        self.assertRegex(r.value, UUID_RE)
-        return r.value
 
     def running(self, cmd=None, policy="no", resources=None):
         config = {"cmd": cmd or CMD_TRAP_TERM, "restartPolicy": {"type": policy}}
         if resources:
             config["resources"] = resources
-        cid = self.ncreate(config)
+        cid = self.ccreate(config)
         self.assertTrue(wait_for(lambda: self.sd.running(cid), 15),
                         "unit of %s not running: %s" % (cid, self.sd.active(cid)))
         return cid
-
-    def exit_code_event(self, cid, status, since):
-        ev = self.wait_state(cid, status, since)
-        return (event_state_object(ev.json, cid) or {}).get("exitCode")
 
     def runs(self, cid):
         try:
@@ -187,7 +122,7 @@ class NspawnApiTest(NspawnCase):
 
     def test_create_without_start(self):
         since = self.cloud.mark()
-        cid = self.ncreate({"cmd": CMD_TRAP_TERM}, start=False)
+        cid = self.ccreate({"cmd": CMD_TRAP_TERM}, start=False)
         self.assertTrue(os.path.exists(os.path.join(self.machines, cid, "bin", "busybox")),
                         "no root file system for %s" % cid)
         self.assertEqual(self.sd.unit(cid, "LoadState"), "not-found", "a unit before start")
@@ -271,7 +206,7 @@ class NspawnApiTest(NspawnCase):
 
     def test_exit_is_reported(self):
         since = self.cloud.mark()
-        cid = self.ncreate({"cmd": ["/bin/sh", "-c", "exit 4"],
+        cid = self.ccreate({"cmd": ["/bin/sh", "-c", "exit 4"],
                             "restartPolicy": {"type": "no"}})
         self.assertEqual(self.exit_code_event(cid, "EXITED", since), 4)
         self.assertEqual(self.sd.unit(cid, "ExecMainStatus"), "4")
@@ -301,7 +236,7 @@ class NspawnRestartPolicyTest(NspawnCase):
 
     def test_on_failure_restarts_up_to_max_retry_count(self):
         since = self.cloud.mark()
-        cid = self.ncreate({"cmd": CMD_FAIL_COUNT,
+        cid = self.ccreate({"cmd": CMD_FAIL_COUNT,
                             "restartPolicy": {"type": "on-failure", "maxRetryCount": 2}})
         self.assertTrue(wait_for(lambda: self.runs(cid) == 3, 20),
                         "ran %d times, want 3 (1 + 2 retries)" % self.runs(cid))
@@ -333,7 +268,7 @@ class NspawnFaultTest(NspawnCase):
 
     def test_kill9_and_restart_keeps_machines(self):
         cid = self.running()
-        stopped = self.ncreate({"cmd": CMD_TRAP_TERM}, start=False)
+        stopped = self.ccreate({"cmd": CMD_TRAP_TERM}, start=False)
         leader = self.sd.machine(cid, "Leader")
         self.agent.kill9()
         self.assertTrue(self.sd.running(cid), "the machine died with berthd")

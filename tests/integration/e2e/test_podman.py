@@ -15,22 +15,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import unittest
 
 sys.dont_write_bytecode = True
 
-from berthtest import (CMD_TRAP_INT, CMD_TRAP_TERM, ENV, LIB_DIR, LIVE_CONTAINERS, MIB,  # noqa: E402,E501
-                       E2ETestCase, UUID_RE, _read_env_file, event_state_object,
-                       is_delete, log, main, wait_for)
+from berthtest import (CMD_TRAP_INT, CMD_TRAP_TERM, ENV, MIB, BackendPeerCase,  # noqa: E402
+                       is_delete, main, private_peer, wait_for)
 
-PEER = os.path.join(LIB_DIR, "podman.sh")
 STOP_TIMEOUT = 3
 
 
-def peer(action):
-    p = subprocess.run(["sh", PEER, action], env=dict(os.environ, BERTH_TEST_RUN=ENV.run),
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
-    return p.returncode, p.stdout.decode(errors="replace")
+def peer(*args):
+    return private_peer("podman.sh", *args)
 
 
 class Podman:
@@ -79,41 +74,25 @@ def cgroup(native_id, name):
         return None
 
 
-class PodmanCase(E2ETestCase):
+class PodmanCase(BackendPeerCase):
     """berthd with one backend, podman; the cloud side over MQTT."""
 
     berthd_options = {"stop_timeout": STOP_TIMEOUT}
-    started_peer = False
+    module = "podman"
+    peer_name = "podman"
+    programs = ("podman", "runc", "curl")
 
     @classmethod
-    def missing(cls):
-        for prog in ("podman", "runc", "curl"):
-            if subprocess.run(["sh", "-c", "command -v " + prog],
-                              stdout=subprocess.DEVNULL).returncode != 0:
-                return "%s is not installed" % prog
-        if not os.path.exists(os.path.join(ENV.module_dir, "podman.so")):
-            return "no podman.so in %s" % ENV.module_dir
-        if not os.access(ENV.berthd, os.X_OK):
-            return "no berthd at %s" % ENV.berthd
-        return None
-
-    @classmethod
-    def setUpClass(cls):
-        why = cls.missing()
-        if why:
-            raise unittest.SkipTest(why)
-        rc, _ = peer("status")
-        if rc != 0:
-            cls.started_peer = True
-        rc, out = peer("start")
-        if rc != 0:
-            raise AssertionError("lib/podman.sh start failed:\n" + out)
-        env = _read_env_file(os.path.join(ENV.run, "podman.env"))
+    def setUpPeer(cls, env):
         cls.sock = env["BERTH_TEST_PODMAN_SOCK"]
         cls.image = env["BERTH_TEST_PODMAN_IMAGE"]
         cls.pm = Podman(env)
         cls.data_dir = tempfile.mkdtemp(prefix="berth-e2e-podman-")
-        super().setUpClass()
+
+    @classmethod
+    def tearDownPeer(cls):
+        if getattr(cls, "data_dir", None):
+            subprocess.run(["rm", "-rf", cls.data_dir])
 
     @classmethod
     def agent_options(cls):
@@ -124,38 +103,10 @@ class PodmanCase(E2ETestCase):
         return opts
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            subprocess.run(["rm", "-rf", cls.data_dir])
-            if cls.started_peer:
-                peer("stop")
-
-    @classmethod
-    def _remove(cls, cid):
-        if cls.agent and cls.agent.alive():
-            try:
-                cls.cloud.command("remove", "Container:%s" % cid, True, timeout=30)
-            except Exception as e:
-                log("cleanup of %s through berthd: %s" % (cid, e))
+    def remove_in_runtime(cls, cid):
         cls.pm.remove(cid)
-        LIVE_CONTAINERS.discard(cid)
 
     # -- helpers ----------------------------------------------------------------------
-
-    def ccreate(self, config=None, name=None, start=True, image=None):
-        value = {"imageRef": image or self.image, "start": start}
-        if name is not None:
-            value["name"] = name
-        if config is not None:
-            value["config"] = config
-        r = self.cmd("createWithConfig", "ContainerFactory", value)
-        if r.status == 200 and isinstance(r.value, str):
-            self.track(r.value)
-        self.assertStatus(r, 200, "createWithConfig")
-        self.assertRegex(r.value, UUID_RE)
-        return r.value
 
     def running(self, cmd=None, policy="no", name=None, config=None):
         cfg = {"cmd": cmd or CMD_TRAP_TERM, "restartPolicy": {"type": policy}}
@@ -163,10 +114,6 @@ class PodmanCase(E2ETestCase):
         cid = self.ccreate(cfg, name=name)
         self.assertTrue(self.pm.wait_status(cid, "running"), "%s not running in podman" % cid)
         return cid
-
-    def exit_code_event(self, cid, status, since):
-        ev = self.wait_state(cid, status, since)
-        return (event_state_object(ev.json, cid) or {}).get("exitCode")
 
 
 class PodmanApiTest(PodmanCase):
