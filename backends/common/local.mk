@@ -15,8 +15,10 @@ backends_common_libjsonutil_la_LIBADD = $(JSONC_LIBS)
 backends_common_librestevents_la_SOURCES = backends/common/restevents.c \
 	backends/common/restevents.h
 backends_common_librestevents_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
-# what the REST backends do alike: their common settings, the list operation
+# what the REST backends do alike: their common settings, the list operation, the
+# collection of a pull's answer
 backends_common_librestbackend_la_SOURCES = backends/common/restsettings.c \
-	backends/common/restsettings.h backends/common/restlist.c backends/common/restlist.h
+	backends/common/restsettings.h backends/common/restlist.c backends/common/restlist.h \
+	backends/common/restpull.c backends/common/restpull.h
 backends_common_librestbackend_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 endif

@@ -12,18 +12,11 @@
 #include <string.h>
 
 #include "docker.h"
-
-#define PULL_MAX_OBJECT (1u << 20)
-#define PULL_MAX_ERROR_BODY (64u << 10)
+#include "restpull.h"
 
 struct pull {
-	struct jsonutil_stream js;
-	long status;
-	bool stream_failed; /* an object exceeded PULL_MAX_OBJECT */
-	char *error;        /* first error reported in the stream; malloc()ed */
-	char *body;         /* an error answer's body (status != 200); malloc()ed */
-	size_t body_len;
-	bool nomem;
+	struct restpull r;
+	char *error; /* first error reported in the stream; malloc()ed */
 };
 
 static int on_object(void *userdata, json_object *obj)
@@ -39,56 +32,17 @@ static int on_object(void *userdata, json_object *obj)
 	if (msg) {
 		p->error = strdup(msg);
 		if (!p->error)
-			p->nomem = true;
+			p->r.nomem = true;
 	}
 	return 0;
-}
-
-static void on_headers(void *userdata, long status)
-{
-	struct pull *p = userdata;
-
-	p->status = status;
-}
-
-static bool on_data(void *userdata, const char *data, size_t len)
-{
-	struct pull *p = userdata;
-
-	if (p->status == 200) {
-		if (jsonutil_stream_feed(&p->js, data, len) < 0) {
-			p->stream_failed = true;
-			return false;
-		}
-		return true;
-	}
-	/* an error answer: keep (a bounded part of) it for its message */
-	if (p->body_len + len > PULL_MAX_ERROR_BODY)
-		len = PULL_MAX_ERROR_BODY - p->body_len;
-	if (len) {
-		char *b = realloc(p->body, p->body_len + len + 1);
-
-		if (!b) {
-			p->nomem = true;
-			return false;
-		}
-		memcpy(b + p->body_len, data, len);
-		p->body_len += len;
-		b[p->body_len] = '\0';
-		p->body = b;
-	}
-	return true;
 }
 
 int docker_pull(struct docker *d, const char *image, berth_error *err)
 {
 	struct docker_ref ref;
-	struct pull p = { 0 };
+	struct pull p = { .error = NULL };
 	struct unixhttp_request req = {
 		.method = "POST",
-		.on_data = on_data,
-		.on_headers = on_headers,
-		.userdata = &p,
 		/* no overall limit (an image may be large); fail when progress stops */
 		.low_speed_time_s = d->timeout_s > 60 ? d->timeout_s : 60,
 	};
@@ -100,7 +54,7 @@ int docker_pull(struct docker *d, const char *image, berth_error *err)
 	if (docker_ref_parse(image, &ref) < 0)
 		return berth_error_set(err, BERTH_E_INVALID, "\"%s\" is not an image reference",
 				       image);
-	if (jsonutil_stream_init(&p.js, PULL_MAX_OBJECT, on_object, &p) < 0) {
+	if (restpull_init(&p.r, on_object, &p) < 0) {
 		docker_ref_release(&ref);
 		return berth_error_set(err, BERTH_E_NOMEM, "out of memory");
 	}
@@ -113,13 +67,14 @@ int docker_pull(struct docker *d, const char *image, berth_error *err)
 		goto out;
 	}
 	req.target = target;
+	restpull_attach(&p.r, &req);
 	docker_log(d, BERTH_LOG_INFO, "pulling %s", ref.full);
 	if (docker_call_stream(d, &req, &resp, &e) < 0) {
-		if (p.stream_failed)
+		if (p.r.stream_failed)
 			berth_error_set(err, BERTH_E_RUNTIME,
 					"pull %s: Docker sent a progress message larger than %u "
-					"bytes", ref.full, PULL_MAX_OBJECT);
-		else if (p.nomem)
+					"bytes", ref.full, RESTPULL_MAX_OBJECT);
+		else if (p.r.nomem)
 			berth_error_set(err, BERTH_E_NOMEM, "out of memory");
 		else
 			berth_error_set(err, e.code, "pull %s: %s", ref.full, e.message);
@@ -127,11 +82,10 @@ int docker_pull(struct docker *d, const char *image, berth_error *err)
 		goto out;
 	}
 	unixhttp_response_release(&resp);
-	if (p.nomem) {
+	if (p.r.nomem) {
 		berth_error_set(err, BERTH_E_NOMEM, "out of memory");
-	} else if (p.status != 200) {
-		struct unixhttp_response eresp = { .status = p.status, .body = p.body,
-						   .body_len = p.body_len };
+	} else if (p.r.status != 200) {
+		struct unixhttp_response eresp = restpull_error_answer(&p.r);
 		char *msg = docker_error_message(&eresp);
 
 		docker_http_error(&eresp, "pull", &e);
@@ -149,8 +103,7 @@ out:
 	free(repo);
 	free(tag);
 	free(p.error);
-	free(p.body);
-	jsonutil_stream_release(&p.js);
+	restpull_release(&p.r);
 	docker_ref_release(&ref);
 	return ret;
 }

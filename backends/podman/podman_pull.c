@@ -12,19 +12,12 @@
 #include <string.h>
 
 #include "podman.h"
-
-#define PULL_MAX_OBJECT (1u << 20)
-#define PULL_MAX_ERROR_BODY (64u << 10)
+#include "restpull.h"
 
 struct pull {
-	struct jsonutil_stream js;
-	long status;
-	bool stream_failed; /* an object exceeded PULL_MAX_OBJECT */
-	bool done;          /* the final {"id": ...} arrived */
-	char *error;        /* first error reported in the stream; malloc()ed */
-	char *body;         /* an error answer's body (status != 200); malloc()ed */
-	size_t body_len;
-	bool nomem;
+	struct restpull r;
+	bool done;   /* the final {"id": ...} arrived */
+	char *error; /* first error reported in the stream; malloc()ed */
 };
 
 static int on_object(void *userdata, json_object *obj)
@@ -37,54 +30,16 @@ static int on_object(void *userdata, json_object *obj)
 	if (msg && *msg && !pl->error) {
 		pl->error = strdup(msg);
 		if (!pl->error)
-			pl->nomem = true;
+			pl->r.nomem = true;
 	}
 	return 0;
 }
 
-static void on_headers(void *userdata, long status)
-{
-	struct pull *pl = userdata;
-
-	pl->status = status;
-}
-
-static bool on_data(void *userdata, const char *data, size_t len)
-{
-	struct pull *pl = userdata;
-
-	if (pl->status == 200) {
-		if (jsonutil_stream_feed(&pl->js, data, len) < 0) {
-			pl->stream_failed = true;
-			return false;
-		}
-		return true;
-	}
-	if (pl->body_len + len > PULL_MAX_ERROR_BODY)
-		len = PULL_MAX_ERROR_BODY - pl->body_len;
-	if (len) {
-		char *b = realloc(pl->body, pl->body_len + len + 1);
-
-		if (!b) {
-			pl->nomem = true;
-			return false;
-		}
-		memcpy(b + pl->body_len, data, len);
-		pl->body_len += len;
-		b[pl->body_len] = '\0';
-		pl->body = b;
-	}
-	return true;
-}
-
 int podman_pull(struct podman *p, const char *image, berth_error *err)
 {
-	struct pull pl = { 0 };
+	struct pull pl = { .done = false };
 	struct unixhttp_request req = {
 		.method = "POST",
-		.on_data = on_data,
-		.on_headers = on_headers,
-		.userdata = &pl,
 		/* no overall limit (an image may be large); fail when progress stops */
 		.low_speed_time_s = p->timeout_s > 60 ? p->timeout_s : 60,
 	};
@@ -93,7 +48,7 @@ int podman_pull(struct podman *p, const char *image, berth_error *err)
 	berth_error e;
 	int ret = -1;
 
-	if (jsonutil_stream_init(&pl.js, PULL_MAX_OBJECT, on_object, &pl) < 0)
+	if (restpull_init(&pl.r, on_object, &pl) < 0)
 		return berth_error_set(err, BERTH_E_NOMEM, "out of memory");
 	ref = unixhttp_escape(image);
 	if (!ref || asprintf(&target, "/images/pull?reference=%s&quiet=true", ref) < 0) {
@@ -102,14 +57,15 @@ int podman_pull(struct podman *p, const char *image, berth_error *err)
 		goto out;
 	}
 	req.target = target;
+	restpull_attach(&pl.r, &req);
 	podman_log(p, BERTH_LOG_INFO, "pulling %s", image);
 	berth_error_clear(&e);
 	if (podman_call_stream(p, &req, &resp, &e) < 0) {
-		if (pl.stream_failed)
+		if (pl.r.stream_failed)
 			berth_error_set(err, BERTH_E_RUNTIME,
 					"pull %s: Podman sent a progress message larger than %u "
-					"bytes", image, PULL_MAX_OBJECT);
-		else if (pl.nomem)
+					"bytes", image, RESTPULL_MAX_OBJECT);
+		else if (pl.r.nomem)
 			berth_error_set(err, BERTH_E_NOMEM, "out of memory");
 		else
 			berth_error_set(err, e.code, "pull %s: %s", image, e.message);
@@ -117,11 +73,10 @@ int podman_pull(struct podman *p, const char *image, berth_error *err)
 		goto out;
 	}
 	unixhttp_response_release(&resp);
-	if (pl.nomem) {
+	if (pl.r.nomem) {
 		berth_error_set(err, BERTH_E_NOMEM, "out of memory");
-	} else if (pl.status != 200) {
-		struct unixhttp_response eresp = { .status = pl.status, .body = pl.body,
-						   .body_len = pl.body_len };
+	} else if (pl.r.status != 200) {
+		struct unixhttp_response eresp = restpull_error_answer(&pl.r);
 
 		podman_http_error(&eresp, "pull", &e);
 		berth_error_set(err, e.code, "pull %s: %s", image, e.message);
@@ -138,7 +93,6 @@ out:
 	free(target);
 	free(ref);
 	free(pl.error);
-	free(pl.body);
-	jsonutil_stream_release(&pl.js);
+	restpull_release(&pl.r);
 	return ret;
 }
